@@ -1,0 +1,54 @@
+package dev.ferry.vm;
+
+import dev.ferry.dirty.DirtyTracker;
+
+import java.util.List;
+
+/**
+ * A VM as the migration engine sees it. The KVM VMM and the simulated VM both implement it; the agents
+ * know nothing else about either.
+ *
+ * <p>Pages are numbered across {@link #ram()} in order: region {@code i}'s first page is
+ * {@link GuestRam#firstPage()}. Page size is {@link #PAGE_SIZE}.
+ */
+public interface MigratableVm {
+    int PAGE_SIZE = 4096;
+
+    /** Memory layout, vCPU count and CPU features: what a destination must match. */
+    VmShape shape();
+
+    /** The RAM regions, off-heap, in page-number order. Writable on a destination before it resumes. */
+    List<GuestRam> ram();
+
+    /** Dirty-page tracking over all of {@link #ram()}. */
+    DirtyTracker dirtyTracker();
+
+    RunState runState();
+
+    /** Stops every vCPU; returns once none is executing guest code. Idempotent. */
+    void pause();
+
+    /** Lets the vCPUs run again (or for the first time). Idempotent. */
+    void resume();
+
+    /**
+     * Throttles the vCPUs for auto-converge: they spend {@code percent} (0..99) of every short period
+     * outside the guest. 0 removes the throttle.
+     */
+    void throttle(int percent);
+
+    /**
+     * The complete non-RAM state (every vCPU, interrupt controllers, timers, clock, devices) as
+     * self-describing versioned bytes. Only while paused.
+     */
+    byte[] saveState();
+
+    /** Loads what {@link #saveState()} produced on another VM of the same shape. Only before resuming. */
+    void loadState(byte[] state);
+
+    /** The guest's heartbeats, for the guest-observed blackout; {@link Heartbeats#NONE} for guests without. */
+    Heartbeats heartbeats();
+
+    /** Counters a VM exposes to status displays (exits, unknown-port accesses, ...), by name. */
+    java.util.Map<String, Long> counters();
+}
