@@ -1,0 +1,129 @@
+package dev.ferry.vmm.guest;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The guest images run under QEMU, the baseline VMM: the workload prints its configuration,
+ * heartbeats at about 1 kHz and dirties pages at the requested rate (in guest time); the boot
+ * sectors greet and triple-fault. Skipped, loudly, where QEMU is not installed.
+ */
+class WorkloadGuestQemuTest {
+    private static final Duration BOOT_DEADLINE = Duration.ofSeconds(30);
+    private static final String WORKLOAD_ARGUMENTS = "rate=1048576 pattern=sequential wss=8388608";
+    /** 1 MiB/s is 256 pages a second, and the guest reports once per 1000 ticks (a second of its time). */
+    private static final int PAGES_PER_REPORT = 256;
+    private static final Pattern REPORT = Pattern.compile("ferry-workload: ticks=(\\d+) pages=(\\d+)\n");
+    /** Two seconds of guest time at 1 kHz is ~2000 heartbeats; a loaded host may lose a few. */
+    private static final int MINIMUM_HEARTBEATS_IN_TWO_SECONDS = 300;
+
+    private static Path qemu;
+
+    @TempDir
+    Path directory;
+
+    @BeforeAll
+    static void findQemu() {
+        qemu = QemuRun.findBinary();
+        if (qemu == null) {
+            System.err.println("*** QEMU not installed: skipping " + WorkloadGuestQemuTest.class.getSimpleName()
+                    + " (apt-get install -y qemu-system-x86) ***");
+        }
+        assumeTrue(qemu != null, "QEMU not installed: skipping the QEMU guest tests");
+    }
+
+    @Test
+    void theWorkloadPrintsItsConfigurationHeartbeatsAndDirtiesAtTheRequestedRate() throws Exception {
+        Path kernel = new GuestImage("workload.elf").copyTo(directory);
+        try (QemuRun run = QemuRun.start(qemu, directory,
+                List.of("-kernel", kernel.toString(), "-append", WORKLOAD_ARGUMENTS + " report=1"))) {
+            boolean twoSeconds = run.awaitOutput(r -> debugConsole(r).contains("ticks=2000 "), BOOT_DEADLINE);
+            String debug = run.debugConsole();
+            String serial = run.serial();
+            assertTrue(twoSeconds, "two seconds of guest time; debug console:\n" + debug + "\nQEMU:\n" + run.log());
+
+            String configuration = "ferry-workload rate=1048576 pattern=sequential wss=8388608 timer=pit";
+            assertTrue(debug.startsWith(configuration), "debug console:\n" + debug);
+            assertTrue(serial.startsWith(configuration), "the configuration also goes to COM1");
+
+            long heartbeats = serial.chars().filter(c -> c == '.').count();
+            assertTrue(heartbeats >= MINIMUM_HEARTBEATS_IN_TWO_SECONDS, heartbeats + " heartbeats");
+
+            Matcher reports = REPORT.matcher(debug);
+            long previous = 0;
+            for (int second = 1; second <= 2; second++) {
+                assertTrue(reports.find(), "report " + second + " in:\n" + debug);
+                assertEquals(second * 1000L, Long.parseLong(reports.group(1)), "ticks");
+                long pages = Long.parseLong(reports.group(2));
+                // The accumulator is exact; a burst straddling the tick that reports may shift one page.
+                assertTrue(Math.abs(pages - previous - PAGES_PER_REPORT) <= 1,
+                        "pages written in second " + second + ": " + (pages - previous));
+                previous = pages;
+            }
+        }
+    }
+
+    @Test
+    void theWorkloadRunsOnTheLocalApicTimer() throws Exception {
+        Path kernel = new GuestImage("workload.elf").copyTo(directory);
+        try (QemuRun run = QemuRun.start(qemu, directory,
+                List.of("-kernel", kernel.toString(), "-append", "timer=lapic heartbeat=1"))) {
+            boolean ticking = run.awaitOutput(r -> serial(r).chars().filter(c -> c == '.').count() >= 300,
+                    BOOT_DEADLINE);
+            String debug = run.debugConsole();
+            assertTrue(ticking, "heartbeats on the APIC timer; debug console:\n" + debug + "\nQEMU:\n" + run.log());
+            assertTrue(debug.startsWith("ferry-workload rate=0 pattern=uniform wss=67108864 timer=lapic"), debug);
+            assertTrue(debug.contains("ferry-workload: lapic timer "), "calibration reported:\n" + debug);
+        }
+    }
+
+    @Test
+    void theHelloBootSectorGreetsOnCom1() throws Exception {
+        Path disk = new GuestImage("hello-bootsector.bin").copyTo(directory);
+        String hello = "Hello from a Ferry boot sector\r\n";
+        try (QemuRun run = QemuRun.start(qemu, directory, List.of("-drive", "format=raw,file=" + disk))) {
+            boolean greeted = run.awaitOutput(r -> serial(r).contains(hello), BOOT_DEADLINE);
+            assertTrue(greeted, "serial:\n" + run.serial() + "\nQEMU:\n" + run.log());
+        }
+    }
+
+    @Test
+    void theTripleFaultBootSectorShutsTheMachineDown() throws Exception {
+        Path disk = new GuestImage("triple-fault.bin").copyTo(directory);
+        try (QemuRun run = QemuRun.start(qemu, directory, List.of("-drive", "format=raw,file=" + disk))) {
+            // With -no-reboot QEMU exits on a triple fault instead of resetting.
+            assertTrue(run.awaitExit(BOOT_DEADLINE), "QEMU still running: no shutdown\n" + run.log());
+            assertTrue(run.debugConsole().contains("triple-fault: int3 with an empty IDT\n"),
+                    "the boot sector ran first:\n" + run.debugConsole());
+        }
+    }
+
+    private static String serial(QemuRun run) {
+        try {
+            return run.serial();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String debugConsole(QemuRun run) {
+        try {
+            return run.debugConsole();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
