@@ -13,7 +13,6 @@ if [[ $# -ne 1 ]]; then
     exit 2
 fi
 out=$1
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 for tool in gcc as ld objcopy; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -21,6 +20,10 @@ for tool in gcc as ld objcopy; do
         exit 1
     fi
 done
+
+here=${BASH_SOURCE[0]}
+if [[ $here == */* ]]; then here=${here%/*}; else here=.; fi
+src=$(cd "$here" && pwd)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -13,6 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -87,6 +88,21 @@ class WorkloadGuestQemuTest {
             assertTrue(ticking, "heartbeats on the APIC timer; debug console:\n" + debug + "\nQEMU:\n" + run.log());
             assertTrue(debug.startsWith("ferry-workload rate=0 pattern=uniform wss=67108864 timer=lapic"), debug);
             assertTrue(debug.contains("ferry-workload: lapic timer "), "calibration reported:\n" + debug);
+        }
+    }
+
+    /** Sizes arrive in plain bytes: the VMM translates "256M"; a guest given it must not run idle quietly. */
+    @Test
+    void theWorkloadRefusesAValueThatIsNotADecimalNumber() throws Exception {
+        Path kernel = new GuestImage("workload.elf").copyTo(directory);
+        try (QemuRun run = QemuRun.start(qemu, directory,
+                List.of("-kernel", kernel.toString(), "-append", "rate=256M pattern=hotspot"))) {
+            boolean refused = run.awaitOutput(r -> debugConsole(r).contains("halted\n"), BOOT_DEADLINE);
+            String debug = run.debugConsole();
+            assertTrue(refused, "debug console:\n" + debug + "\nQEMU:\n" + run.log());
+            assertEquals("ferry-workload: bad value for rate: '256M'\nferry-workload: bad command line, halted\n",
+                    debug);
+            assertFalse(run.serial().contains("."), "no heartbeat from a refused configuration");
         }
     }
 
