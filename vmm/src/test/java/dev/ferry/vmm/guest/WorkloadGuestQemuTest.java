@@ -74,7 +74,29 @@ class WorkloadGuestQemuTest {
                         "pages written in second " + second + ": " + (pages - previous));
                 previous = pages;
             }
+
+            // The working set starts at 4 MiB; page n is the (n+1)th written by the sequential pattern.
+            long[] firstPage = words(run.monitor("xp /3wx 0x400000"), 3);
+            assertEquals(1, firstPage[0] & 1, "offset 0: the tick count | 1");
+            assertEquals(1, firstPage[1], "offset 4: first page written");
+            assertEquals(1, words(run.monitor("xp /1wx 0x400800"), 1)[0], "offset 2048: count | 1");
+            assertEquals(11, words(run.monitor("xp /2wx 0x40a000"), 2)[1], "page 10 is the 11th written");
+            long[] lastPage = words(run.monitor("xp /3wx 0xbff000"), 3);
+            assertEquals(0, lastPage[0] | lastPage[1] | lastPage[2], "the last of 2048 pages waits for second 8");
         }
+    }
+
+    /** The values of an {@code xp /Nwx} answer, e.g. "0000000000400000: 0x00000bb9 0x00000001". */
+    private static long[] words(String monitorOutput, int count) {
+        Matcher line = Pattern.compile("[0-9a-f]{8,16}:((?: 0x[0-9a-f]{8})+)").matcher(monitorOutput);
+        assertTrue(line.find(), "an xp answer in: " + monitorOutput);
+        String[] values = line.group(1).trim().split(" ");
+        assertEquals(count, values.length, monitorOutput);
+        long[] words = new long[count];
+        for (int i = 0; i < count; i++) {
+            words[i] = Long.parseLong(values[i].substring(2), 16);
+        }
+        return words;
     }
 
     @Test
