@@ -5,6 +5,7 @@
 #   hello-bootsector.bin  512-byte boot sector, COM1 hello
 #   triple-fault.bin      512-byte boot sector that triple-faults
 #   hello-longmode.bin    flat 64-bit payload for 0x100000
+#   longmode-shim.elf     Multiboot kernel that starts hello-longmode.bin under QEMU (tests only)
 #   workload.elf          Multiboot v1 kernel: dirty-page workload with a 1 kHz heartbeat
 set -euo pipefail
 
@@ -55,6 +56,8 @@ boot_sector triple-fault triple-fault.S
 gcc -m64 "${cflags[@]}" -c "$src/longmode/hello.S" -o "$work/hello-longmode.o"
 ld -m elf_x86_64 "${ldflags[@]}" -T "$src/longmode/flat64.ld" "$work/hello-longmode.o" -o "$work/hello-longmode.elf"
 objcopy -O binary -j .text "$work/hello-longmode.elf" "$out/hello-longmode.bin"
+gcc -m32 "${cflags[@]}" -c "$src/longmode/shim.S" -o "$work/longmode-shim.o"
+ld -m elf_i386 "${ldflags[@]}" -T "$src/longmode/shim.ld" "$work/longmode-shim.o" -o "$out/longmode-shim.elf"
 
 # The workload's sources compile in parallel; every compiler is waited for before judging.
 workload_objects=()

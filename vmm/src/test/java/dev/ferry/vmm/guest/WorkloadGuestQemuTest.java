@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The guest images run under QEMU, the baseline VMM: the workload prints its configuration,
  * heartbeats at about 1 kHz and dirties pages at the requested rate (in guest time); the boot
- * sectors greet and triple-fault. Skipped, loudly, where QEMU is not installed.
+ * sectors greet and triple-fault; the long-mode payload greets. Skipped, loudly, where QEMU is not
+ * installed.
  */
 class WorkloadGuestQemuTest {
     private static final Duration BOOT_DEADLINE = Duration.ofSeconds(30);
@@ -135,6 +136,19 @@ class WorkloadGuestQemuTest {
         try (QemuRun run = QemuRun.start(qemu, directory, List.of("-drive", "format=raw,file=" + disk))) {
             boolean greeted = run.awaitOutput(r -> serial(r).contains(hello), BOOT_DEADLINE);
             assertTrue(greeted, "serial:\n" + run.serial() + "\nQEMU:\n" + run.log());
+        }
+    }
+
+    /** QEMU cannot enter long mode for a flat payload; longmode-shim.elf does what Ferry's loader will. */
+    @Test
+    void theLongModePayloadGreetsOnceStartedInLongMode() throws Exception {
+        Path shim = new GuestImage("longmode-shim.elf").copyTo(directory);
+        Path payload = new GuestImage("hello-longmode.bin").copyTo(directory);
+        try (QemuRun run = QemuRun.start(qemu, directory, List.of("-kernel", shim.toString(),
+                "-device", "loader,file=" + payload + ",addr=0x100000,force-raw=on"))) {
+            boolean done = run.awaitOutput(r -> debugConsole(r).equals("d"), BOOT_DEADLINE);
+            assertTrue(done, "debug console: '" + run.debugConsole() + "'\nQEMU:\n" + run.log());
+            assertEquals("Hello from long mode\r\n", run.serial());
         }
     }
 
