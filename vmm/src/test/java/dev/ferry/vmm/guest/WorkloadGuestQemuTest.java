@@ -15,13 +15,14 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The guest images run under QEMU, the baseline VMM: the workload prints its configuration,
  * heartbeats at about 1 kHz and dirties pages at the requested rate (in guest time); the boot
  * sectors greet and triple-fault; the long-mode payload greets. Skipped, loudly, where QEMU is not
- * installed.
+ * installed (with {@code FERRY_REQUIRE_QEMU=1}, as CI can set, they fail instead).
  */
 class WorkloadGuestQemuTest {
     private static final Duration BOOT_DEADLINE = Duration.ofSeconds(30);
@@ -40,6 +41,9 @@ class WorkloadGuestQemuTest {
     @BeforeAll
     static void findQemu() {
         qemu = QemuRun.findBinary();
+        if (qemu == null && "1".equals(System.getenv("FERRY_REQUIRE_QEMU"))) {
+            fail("FERRY_REQUIRE_QEMU=1 but " + QemuRun.BINARY + " is not on PATH");
+        }
         if (qemu == null) {
             System.err.println("*** QEMU not installed: skipping " + WorkloadGuestQemuTest.class.getSimpleName()
                     + " (apt-get install -y qemu-system-x86) ***");
