@@ -20,7 +20,21 @@ import java.util.concurrent.Callable;
         description = {"Migrate the source VMM's running VM to the destination VMM (started with `ferry vmm incoming`).",
                 "Shows progress on a terminal; exits 0 only when the VM runs on the destination."})
 final class MigrateCommand implements Callable<Integer> {
-    enum OnStall { wait, auto_converge, fail }
+    enum OnStall {
+        WAIT, AUTO_CONVERGE, FAIL;
+
+        static final class Converter implements picocli.CommandLine.ITypeConverter<OnStall> {
+            @Override
+            public OnStall convert(String value) {
+                return switch (value) {
+                    case "wait" -> WAIT;
+                    case "auto-converge" -> AUTO_CONVERGE;
+                    case "fail" -> FAIL;
+                    default -> throw new IllegalArgumentException("'" + value + "' is not one of wait, auto-converge, fail");
+                };
+            }
+        }
+    }
 
     enum CompressionChoice { none, lz4 }
 
@@ -48,8 +62,8 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--auto-converge", description = "Throttle the vCPUs harder each round while the guest dirties memory faster than the link.")
     boolean autoConverge;
 
-    @Option(names = "--on-stall", paramLabel = "POLICY", defaultValue = "wait",
-            description = "When rounds stop shrinking: wait, auto_converge or fail (default ${DEFAULT-VALUE}).")
+    @Option(names = "--on-stall", paramLabel = "POLICY", defaultValue = "wait", converter = OnStall.Converter.class,
+            description = "When rounds stop shrinking: wait, auto-converge or fail (default ${DEFAULT-VALUE}).")
     OnStall onStall;
 
     @Option(names = "--timeout", paramLabel = "DURATION", converter = Sizes.DurationConverter.class,
@@ -78,9 +92,9 @@ final class MigrateCommand implements Callable<Integer> {
                 .setBandwidthBytesPerS(bandwidth)
                 .setAutoConverge(autoConverge)
                 .setOnStall(switch (onStall) {
-                    case wait -> StallPolicy.STALL_POLICY_WAIT;
-                    case auto_converge -> StallPolicy.STALL_POLICY_AUTO_CONVERGE;
-                    case fail -> StallPolicy.STALL_POLICY_FAIL;
+                    case WAIT -> StallPolicy.STALL_POLICY_WAIT;
+                    case AUTO_CONVERGE -> StallPolicy.STALL_POLICY_AUTO_CONVERGE;
+                    case FAIL -> StallPolicy.STALL_POLICY_FAIL;
                 })
                 .setTimeoutMs(timeout == null ? 0 : timeout.toMillis())
                 .setCompression(compress == CompressionChoice.lz4 ? Compression.COMPRESSION_LZ4 : Compression.COMPRESSION_NONE)
