@@ -35,7 +35,8 @@ public final class KvmDirtyLogTracker implements DirtyTracker {
     private final long pageCount;
     private final long maxSlotPages;
     private final long clearChunkPages;
-    private final boolean manualProtect;
+    /** Read at each start: the VMM may enable the capability after building the tracker. */
+    private boolean manualProtect;
     private final ConcurrentDirtyBitmap hostWrites;
 
     private volatile boolean tracking;
@@ -84,7 +85,6 @@ public final class KvmDirtyLogTracker implements DirtyTracker {
         this.pageCount = next;
         this.maxSlotPages = max;
         this.clearChunkPages = clearChunkPages;
-        this.manualProtect = port.manualProtect();
         this.hostWrites = new ConcurrentDirtyBitmap(pageCount);
     }
 
@@ -107,6 +107,7 @@ public final class KvmDirtyLogTracker implements DirtyTracker {
         if (tracking) {
             throw new IllegalStateException("dirty tracking already started");
         }
+        manualProtect = port.manualProtect();
         Arena arena = Arena.ofShared();
         getScratch = arena.allocate(Math.max(8, ((maxSlotPages + 63) >>> 6) * 8), 8);
         clearScratch = arena.allocate(clearChunkPages >>> 3, 8);
