@@ -11,6 +11,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -34,6 +35,7 @@ public final class VmStateSnapshotter {
     private static final int XSAVE_LEGACY_SIZE = KvmStructs.XSAVE_SIZE;
     /** kvm_clock_data.flags bit: KVM_GET_CLOCK filled in realtime; KVM_SET_CLOCK would then add the pause. */
     private static final int KVM_CLOCK_REALTIME = 1 << 2;
+    private static final int EINTR = 4;
 
     private final int xsaveSize;
     private final int[] msrCandidates;
@@ -47,7 +49,7 @@ public final class VmStateSnapshotter {
 
     /** The MSR indices a capture saves, probed on {@code vcpu} the first time and fixed after. */
     public List<Integer> savedMsrIndices(VcpuFd vcpu) {
-        return java.util.Arrays.stream(msrsToSave(vcpu)).boxed().toList();
+        return Arrays.stream(msrsToSave(vcpu)).boxed().toList();
     }
 
     public VmState capture(VmFd vm, List<VcpuFd> vcpus, List<? extends DeviceStateCodec> devices) {
@@ -70,6 +72,7 @@ public final class VmStateSnapshotter {
                 if (vcpu.id() != position) {
                     throw new IllegalArgumentException("vCPU at position " + position + " has id " + vcpu.id());
                 }
+                completePendingIo(vcpu);
                 vcpuStates.add(captureVcpu(vcpu, arena));
             }
 
@@ -79,6 +82,25 @@ public final class VmStateSnapshotter {
                         device.save()));
             }
             return new VmState(bytes(clock), irqchip, bytes(pit), vcpuStates, deviceSections);
+        }
+    }
+
+    /**
+     * After a KVM_EXIT_IO or KVM_EXIT_MMIO the instruction is finished (RIP advanced, IN data stored)
+     * only when KVM_RUN is entered again; state read before that would replay the access on the
+     * target. Entering with immediate_exit set completes it and returns EINTR without running guest
+     * code (api.rst, KVM_RUN). Harmless when nothing is pending, so the capture always does it.
+     */
+    private static void completePendingIo(VcpuFd vcpu) {
+        vcpu.run().setImmediateExit(true);
+        try {
+            int rc = vcpu.runOnce();
+            if (rc != -EINTR && rc != 0) {
+                throw new IllegalStateException("KVM_RUN with immediate_exit on vCPU " + vcpu.id()
+                        + " failed with errno " + -rc);
+            }
+        } finally {
+            vcpu.run().setImmediateExit(false);
         }
     }
 
