@@ -7,16 +7,9 @@ import dev.ferry.vmm.kvm.VmFd;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.BufferUnderflowException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -159,11 +152,11 @@ public final class VmStateSnapshotter {
             throw new StateFormatException("VM state has " + state.vcpus().size() + " vCPUs; the target VM has "
                     + vcpus.size());
         }
-        Map<String, DeviceSection> sections = devicesById(state.devices());
-        for (DeviceStateCodec device : devices) {
-            if (!sections.containsKey(device.sectionId()) && !device.optional()) {
-                throw new StateFormatException("VM state has no section '" + device.sectionId()
-                        + "' for a device of this VM");
+        DeviceStateLoader.check(state.devices(), devices); // before KVM is touched: a mismatch changes nothing
+        for (VcpuState vcpu : state.vcpus()) {
+            if (vcpu.xsave().length > xsaveSize) {
+                throw new StateFormatException("state section 'xsave' of vCPU " + vcpu.id() + " is "
+                        + vcpu.xsave().length + " bytes; this host's KVM takes at most " + xsaveSize);
             }
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -185,20 +178,7 @@ public final class VmStateSnapshotter {
                 restoreVcpu(state.vcpus().get(position), vcpu, arena);
             }
         }
-        Set<String> known = new HashSet<>();
-        for (DeviceStateCodec device : devices) {
-            known.add(device.sectionId());
-            DeviceSection section = sections.get(device.sectionId());
-            if (section != null) {
-                loadDevice(device, section);
-            }
-        }
-        for (DeviceSection section : state.devices()) {
-            if (!known.contains(section.id()) && !section.optional()) {
-                throw new StateFormatException("state section '" + section.id()
-                        + "' is unknown to this VMM (no device of this VM has that id) and not optional");
-            }
-        }
+        DeviceStateLoader.load(state.devices(), devices);
     }
 
     private void restoreVcpu(VcpuState saved, VcpuFd vcpu, Arena arena) {
@@ -206,10 +186,6 @@ public final class VmStateSnapshotter {
         vcpu.setSregs(segment(arena, saved.sregs(), KvmStructs.SREGS_SIZE, "sregs" + of));
         vcpu.setRegs(segment(arena, saved.regs(), KvmStructs.REGS_SIZE, "regs" + of));
         vcpu.setXcrs(segment(arena, saved.xcrs(), KvmStructs.XCRS_SIZE, "xcrs" + of));
-        if (saved.xsave().length > xsaveSize) {
-            throw new StateFormatException("state section 'xsave'" + of + " is " + saved.xsave().length
-                    + " bytes; this host's KVM takes at most " + xsaveSize);
-        }
         MemorySegment xsave = arena.allocate(xsaveSize, 64); // zero beyond the saved bytes
         MemorySegment.copy(MemorySegment.ofArray(saved.xsave()), 0, xsave, 0, saved.xsave().length);
         vcpu.setXsave(xsave);
@@ -218,20 +194,6 @@ public final class VmStateSnapshotter {
         vcpu.setDebugregs(segment(arena, saved.debugregs(), KvmStructs.DEBUGREGS_SIZE, "debugregs" + of));
         vcpu.setVcpuEvents(segment(arena, saved.events(), KvmStructs.VCPU_EVENTS_SIZE, "vcpu-events" + of));
         vcpu.setMpState(segment(arena, saved.mpState(), KvmStructs.MP_STATE_SIZE, "mp-state" + of));
-    }
-
-    private static void loadDevice(DeviceStateCodec device, DeviceSection section) {
-        if (section.version() > device.version()) {
-            throw new StateFormatException("state section '" + section.id() + "' is version " + section.version()
-                    + "; this VMM reads up to " + device.version());
-        }
-        ByteBuffer payload = ByteBuffer.wrap(section.payload()).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        try {
-            device.load(section.version(), payload);
-        } catch (BufferUnderflowException e) {
-            throw new StateFormatException("state section '" + section.id() + "' (version " + section.version()
-                    + ", " + section.payload().length + " bytes) is too short for its device", e);
-        }
     }
 
     private synchronized int[] msrsToSave(VcpuFd vcpu) {
@@ -312,15 +274,5 @@ public final class VmStateSnapshotter {
 
     private static byte[] bytes(MemorySegment segment) {
         return segment.toArray(JAVA_BYTE);
-    }
-
-    private static Map<String, DeviceSection> devicesById(List<DeviceSection> sections) {
-        Map<String, DeviceSection> byId = new HashMap<>();
-        for (DeviceSection section : sections) {
-            if (byId.putIfAbsent(section.id(), section) != null) {
-                throw new StateFormatException("VM state has two '" + section.id() + "' device sections");
-            }
-        }
-        return byId;
     }
 }
