@@ -45,6 +45,11 @@ public final class VmStateSnapshotter {
         return Arrays.stream(msrsToSave(vcpu)).boxed().toList();
     }
 
+    /**
+     * Reads the VM-wide state (clock, irqchip, PIT), every vCPU's state and every device's section.
+     * {@code vcpus} are all of the VM's vCPUs in id order; none may be running. Each vCPU first
+     * re-enters KVM_RUN with immediate_exit set so an I/O exit it stopped on is completed, not replayed.
+     */
     public VmState capture(VmFd vm, List<VcpuFd> vcpus, List<? extends DeviceStateCodec> devices) {
         if (vcpus.isEmpty()) {
             throw new IllegalArgumentException("a VM state needs at least one vCPU");
