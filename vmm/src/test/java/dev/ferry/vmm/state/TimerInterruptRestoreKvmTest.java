@@ -34,6 +34,8 @@ class TimerInterruptRestoreKvmTest {
             0xfd, 0xe6, 0xe8, 0xeb, 0xf6, 0x50, 0xff, 0x06, 0x00, 0x05, 0xa1, 0x00,
             0x05, 0xe6, 0xe9, 0xb0, 0x20, 0xe6, 0x20, 0x58, 0xcf);
     private static final int TICKS_BEFORE_CAPTURE = 5;
+    /** struct kvm_pic_state: last_irr, then irr. */
+    private static final int PIC_STATE_IRR = 1;
     private static final int TICKS_AFTER_RESTORE = 3;
     /**
      * Heartbeats to wait for one tick. A heartbeat takes this machine's emulated real mode about 2 ms,
@@ -77,8 +79,12 @@ class TimerInterruptRestoreKvmTest {
                     VmState withoutPit = new VmState(state.clock(), state.irqchip(), reset.pit(), state.vcpus(),
                             state.devices());
                     snapshotter.restore(withoutPit, target.vm, target.vcpus(), List.of());
-                    assertEquals(List.of(), ticks(target, TICKS_AFTER_RESTORE),
-                            "no tick when only the PIT section is skipped: the PIT is the interrupt source");
+                    // A tick the PIC had already latched (IRR bit 0, waiting for the handler's EOI) is
+                    // part of the irqchip section and still arrives; nothing after it does.
+                    boolean latched = (state.irqchip().picMaster()[PIC_STATE_IRR] & 1) != 0;
+                    System.out.println("IRQ0 latched in the saved PIC master: " + latched);
+                    assertEquals(latched ? List.of(6) : List.of(), ticks(target, TICKS_AFTER_RESTORE),
+                            "only the latched tick, if any, when the PIT section is skipped: the PIT is the source");
                 }
                 // The irqchip alone is not provable this way: a reset in-kernel PIC still delivers IRQ0
                 // to this guest's handler. VmStateRestoreKvmTest compares its bytes instead.
