@@ -50,18 +50,8 @@ public final class Kvm implements AutoCloseable {
     }
 
     // ---- VM state save/restore (vCPU, in-kernel irqchip, PIT, clock) ----
-    public static final int CAP_IRQCHIP = 0;
-    public static final int CAP_MP_STATE = 14;
-    public static final int CAP_PIT2 = 33;
-    public static final int CAP_PIT_STATE2 = 35;
-    public static final int CAP_ADJUST_CLOCK = 39;
-    public static final int CAP_VCPU_EVENTS = 41;
-    public static final int CAP_DEBUGREGS = 50;
-    public static final int CAP_XSAVE = 55;
-    public static final int CAP_XCRS = 56;
-    public static final int CAP_XSAVE2 = 208;
-
-    private static final int E2BIG = 7;
+    /** KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) answers the XSAVE buffer size the vCPUs need. */
+    private static final int CAP_XSAVE2 = 208;
 
     /**
      * KVM_GET_MSR_INDEX_LIST: the MSRs KVM can save and restore for a guest. Asked first with room for
@@ -72,7 +62,8 @@ public final class Kvm implements AutoCloseable {
             MemorySegment probe = arena.allocate(KvmStructs.MSR_LIST_HEADER);
             int rc = Libc.ioctlErrno(fd, "KVM_GET_MSR_INDEX_LIST", KvmIoctl.KVM_GET_MSR_INDEX_LIST, probe.address());
             int count = probe.get(JAVA_INT, 0);
-            if (rc < 0 && -rc != E2BIG) {
+            int tooBig = 7; // E2BIG: the expected answer to a list with room for nothing
+            if (rc < 0 && -rc != tooBig) {
                 throw new SyscallException("ioctl KVM_GET_MSR_INDEX_LIST", -rc);
             }
             MemorySegment list = arena.allocate(KvmStructs.MSR_LIST_HEADER_SIZE + 4L * count, 8);
