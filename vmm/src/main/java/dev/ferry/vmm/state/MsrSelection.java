@@ -49,11 +49,15 @@ final class MsrSelection {
     }
 
     /**
-     * The candidates in restore order: the kernel's list, then the wanted ones it lacks, and
-     * TSC_DEADLINE last (it arms the LAPIC timer, so it must follow every MSR that moves the TSC).
+     * The candidates in restore order: TSC then TSC_ADJUST first (the kvmclock MSRs below compute from
+     * the TSC, and a host write of TSC_ADJUST leaves the TSC alone only once the TSC is set), then the
+     * kernel's list, then the wanted ones it lacks, and TSC_DEADLINE last (it arms the LAPIC timer
+     * against the TSC, so it must follow every MSR that moves the TSC).
      */
     static int[] candidates(int[] indexList) {
         Set<Integer> ordered = new LinkedHashSet<>();
+        ordered.add(IA32_TSC);
+        ordered.add(IA32_TSC_ADJUST);
         Arrays.stream(indexList).forEach(ordered::add);
         Arrays.stream(WANTED).forEach(ordered::add);
         ordered.remove(IA32_TSC_DEADLINE);
