@@ -54,6 +54,12 @@ public final class VmStateSnapshotter {
         if (vcpus.isEmpty()) {
             throw new IllegalArgumentException("a VM state needs at least one vCPU");
         }
+        for (int position = 0; position < vcpus.size(); position++) {
+            if (vcpus.get(position).id() != position) {
+                throw new IllegalArgumentException("vCPU at position " + position + " has id " + vcpus.get(position).id());
+            }
+            completePendingIo(vcpus.get(position));
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment clock = arena.allocate(KvmStructs.CLOCK_DATA);
             vm.getClock(clock);
@@ -65,12 +71,7 @@ public final class VmStateSnapshotter {
             vm.getPit2(pit);
 
             List<VcpuState> vcpuStates = new ArrayList<>(vcpus.size());
-            for (int position = 0; position < vcpus.size(); position++) {
-                VcpuFd vcpu = vcpus.get(position);
-                if (vcpu.id() != position) {
-                    throw new IllegalArgumentException("vCPU at position " + position + " has id " + vcpu.id());
-                }
-                completePendingIo(vcpu);
+            for (VcpuFd vcpu : vcpus) {
                 vcpuStates.add(captureVcpu(vcpu, arena));
             }
 

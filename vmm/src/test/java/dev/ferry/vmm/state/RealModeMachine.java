@@ -28,22 +28,33 @@ final class RealModeMachine implements AutoCloseable {
     static final int NO_OUTPUT = -1;
 
     final VmFd vm;
+    /** The boot vCPU, the one that runs the program; any others wait for a SIPI that never comes. */
     final VcpuFd vcpu;
+    final List<VcpuFd> vcpus;
     final MemorySegment memory;
 
-    private RealModeMachine(Kvm kvm) {
+    private RealModeMachine(Kvm kvm, int vcpuCount) {
         this.vm = kvm.createVm();
         vm.createIrqchip();
         vm.createPit2(VmFd.PIT_SPEAKER_DUMMY);
         this.memory = Libc.mmap(MEMORY_SIZE, Libc.PROT_READ | Libc.PROT_WRITE,
                 Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
         vm.setUserMemoryRegion(0, 0, 0, memory);
-        this.vcpu = vm.createVcpu(0);
+        List<VcpuFd> created = new java.util.ArrayList<>();
+        for (int id = 0; id < vcpuCount; id++) {
+            created.add(vm.createVcpu(id));
+        }
+        this.vcpus = List.copyOf(created);
+        this.vcpu = vcpus.getFirst();
     }
 
     /** A machine about to run {@code program} in real mode from {@link #CODE}. */
     static RealModeMachine booting(Kvm kvm, byte[] program) {
-        RealModeMachine machine = new RealModeMachine(kvm);
+        return booting(kvm, program, 1);
+    }
+
+    static RealModeMachine booting(Kvm kvm, byte[] program, int vcpuCount) {
+        RealModeMachine machine = new RealModeMachine(kvm, vcpuCount);
         MemorySegment.copy(MemorySegment.ofArray(program), 0, machine.memory, CODE, program.length);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sregs = arena.allocate(KvmStructs.SREGS);
@@ -62,13 +73,13 @@ final class RealModeMachine implements AutoCloseable {
 
     /** A fresh machine holding a copy of {@code source}'s RAM, waiting for a state restore. */
     static RealModeMachine withMemoryOf(Kvm kvm, RealModeMachine source) {
-        RealModeMachine machine = new RealModeMachine(kvm);
+        RealModeMachine machine = new RealModeMachine(kvm, source.vcpus.size());
         MemorySegment.copy(source.memory, 0, machine.memory, 0, MEMORY_SIZE);
         return machine;
     }
 
     List<VcpuFd> vcpus() {
-        return List.of(vcpu);
+        return vcpus;
     }
 
     /**
@@ -113,7 +124,7 @@ final class RealModeMachine implements AutoCloseable {
 
     @Override
     public void close() {
-        vcpu.close();
+        vcpus.forEach(VcpuFd::close);
         vm.close();
         Libc.munmap(memory);
     }

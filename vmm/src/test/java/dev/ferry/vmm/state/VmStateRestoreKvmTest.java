@@ -74,6 +74,8 @@ class VmStateRestoreKvmTest {
                     long restoreToCaptureNanos = System.nanoTime() - before;
 
                     assertSameState(original, restored, restoreToCaptureNanos);
+                    assertTrue(original.vcpus().getFirst().msrs().contains(new Msr(MSR_STAR, STAR)),
+                            "the distinctive STAR was saved");
                     assertEquals(RBX, target.register(1), "rbx carried over");
                     assertEquals('C', target.nextDebugByte(10), "the guest resumes after the captured OUT");
                     assertEquals('D', target.nextDebugByte(10));
@@ -83,9 +85,38 @@ class VmStateRestoreKvmTest {
         }
     }
 
+    @Test
+    void everyVcpuOfATwoVcpuVmIsRestoredIntoItsCounterpart() {
+        try (Kvm kvm = Kvm.open()) {
+            VmStateSnapshotter snapshotter = new VmStateSnapshotter(kvm);
+            VmStateCodec codec = new VmStateCodec(List.of());
+            try (RealModeMachine source = RealModeMachine.booting(kvm, PROGRAM, 2)) {
+                assertEquals('A', source.nextDebugByte(10));
+                VmState original = snapshotter.capture(source.vm, source.vcpus(), List.of());
+                try (RealModeMachine target = RealModeMachine.withMemoryOf(kvm, source)) {
+                    long before = System.nanoTime();
+                    snapshotter.restore(codec.decode(codec.encode(original)), target.vm, target.vcpus(), List.of());
+                    VmState restored = snapshotter.capture(target.vm, target.vcpus(), List.of());
+                    assertSameState(original, restored, System.nanoTime() - before);
+                    // The two vCPUs differ (the application processor still waits for its SIPI), so a
+                    // swapped or duplicated vCPU section would not compare equal above.
+                    assertTrue(!Arrays.equals(original.vcpus().get(0).mpState(), original.vcpus().get(1).mpState()),
+                            "boot vCPU runnable, application processor uninitialized");
+                    assertEquals('B', target.nextDebugByte(10));
+                }
+            }
+        }
+    }
+
     private static void assertSameState(VmState original, VmState restored, long elapsedNanos) {
-        VcpuState a = original.vcpus().getFirst();
-        VcpuState b = restored.vcpus().getFirst();
+        assertEquals(original.vcpus().size(), restored.vcpus().size());
+        for (int vcpu = 0; vcpu < original.vcpus().size(); vcpu++) {
+            assertSameVcpu(original.vcpus().get(vcpu), restored.vcpus().get(vcpu));
+        }
+        assertSameVm(original, restored, elapsedNanos);
+    }
+
+    private static void assertSameVcpu(VcpuState a, VcpuState b) {
         assertArrayEquals(a.regs(), b.regs(), "regs");
         assertArrayEquals(a.sregs(), b.sregs(), "sregs");
         assertArrayEquals(a.xsave(), b.xsave(), "xsave");
@@ -94,6 +125,21 @@ class VmStateRestoreKvmTest {
         assertArrayEquals(a.events(), b.events(), "vcpu-events");
         assertArrayEquals(a.mpState(), b.mpState(), "mp-state");
         assertArrayEquals(a.debugregs(), b.debugregs(), "debugregs");
+        // MSRs: same set, same values, except the TSC, which keeps counting on the host during the
+        // pause (and which this machine's KVM does not let the host set).
+        assertEquals(a.msrs().stream().map(Msr::index).toList(), b.msrs().stream().map(Msr::index).toList());
+        for (int i = 0; i < a.msrs().size(); i++) {
+            Msr before = a.msrs().get(i);
+            if (before.index() != MsrSelection.IA32_TSC) {
+                assertEquals(before, b.msrs().get(i));
+            } else {
+                System.out.printf("vCPU %d IA32_TSC saved 0x%x, read back after restore 0x%x%n",
+                        a.id(), before.value(), b.msrs().get(i).value());
+            }
+        }
+    }
+
+    private static void assertSameVm(VmState original, VmState restored, long elapsedNanos) {
         assertArrayEquals(original.irqchip().picMaster(), restored.irqchip().picMaster(), "PIC master");
         assertArrayEquals(original.irqchip().picSlave(), restored.irqchip().picSlave(), "PIC slave");
         assertArrayEquals(original.irqchip().ioapic(), restored.irqchip().ioapic(), "IOAPIC");
@@ -106,20 +152,6 @@ class VmStateRestoreKvmTest {
         long clockAfter = ByteBuffer.wrap(restored.clock()).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         assertTrue(clockAfter >= clockBefore && clockAfter - clockBefore <= elapsedNanos,
                 "kvmclock continues from " + clockBefore + ": " + clockAfter + " after " + elapsedNanos + " ns");
-
-        // MSRs: same set, same values, except the TSC, which keeps counting on the host during the
-        // pause (and which this machine's KVM does not let the host set).
-        assertEquals(a.msrs().stream().map(Msr::index).toList(), b.msrs().stream().map(Msr::index).toList());
-        for (int i = 0; i < a.msrs().size(); i++) {
-            Msr before = a.msrs().get(i);
-            if (before.index() != MsrSelection.IA32_TSC) {
-                assertEquals(before, b.msrs().get(i));
-            } else {
-                System.out.printf("IA32_TSC saved 0x%x, read back after restore 0x%x%n",
-                        before.value(), b.msrs().get(i).value());
-            }
-        }
-        assertTrue(a.msrs().contains(new Msr(MSR_STAR, STAR)), "the distinctive STAR was saved");
     }
 
     private static byte[] withoutCountLoadTimes(byte[] pit) {
