@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 /** {@code ferry vmm ...}: run a VMM, or talk to a running one. */
 @Command(name = "vmm", mixinStandardHelpOptions = true,
         description = "Run a VMM process, or control a running one.",
-        subcommands = {VmmCommand.Status.class, VmmCommand.Pause.class,
+        subcommands = {VmmRunCommand.class, VmmIncomingCommand.class, VmmCommand.Status.class, VmmCommand.Pause.class,
                 VmmCommand.Resume.class, VmmCommand.Quit.class, VmmCommand.DumpMemory.class})
 final class VmmCommand implements Runnable {
     @CommandLine.Spec
