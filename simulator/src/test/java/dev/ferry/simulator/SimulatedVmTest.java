@@ -162,12 +162,15 @@ class SimulatedVmTest {
             vm.resume();
             Thread.sleep(700);
             vm.pause();
-            double seconds = (System.nanoTime() - start) / 1e9;
-            double unthrottled = spec.rateBytesPerSecond() * seconds / PAGE;
-            double share = vm.counters().get("pages_written") / unthrottled;
-            assertTrue(share > 0.4 && share < 0.6, "a 50% throttled guest did " + share + " of its writes");
+            double millis = (System.nanoTime() - start) / 1e6;
             long ticks = vm.counters().get("ticks");
-            assertTrue(ticks < seconds * 1000 * 0.6, ticks + " ticks in " + seconds + " s while throttled");
+            double running = ticks / millis;
+            // Guest time (ticks) advances only in the running half of each period; a loaded host oversleeps.
+            assertTrue(running > 0.3 && running < 0.6, "a 50% throttled guest ran " + running + " of the time");
+            // Writes follow guest time, so the throttled guest dirties proportionally less.
+            double perTick = spec.rateBytesPerSecond() / 1000.0 / PAGE;
+            long written = vm.counters().get("pages_written");
+            assertEquals(ticks * perTick, written, perTick + 1, "writes per tick of guest time");
             assertThrows(IllegalArgumentException.class, () -> vm.throttle(100));
             assertThrows(IllegalArgumentException.class, () -> vm.throttle(-1));
         }
@@ -182,6 +185,7 @@ class SimulatedVmTest {
             long pausing = System.nanoTime();
             vm.pause();
             long paused = System.nanoTime();
+            long lastBeforePause = vm.heartbeats().lastNanos();
             Thread.sleep(200);
             long resuming = System.nanoTime();
             vm.resume();
@@ -191,13 +195,17 @@ class SimulatedVmTest {
             long end = System.nanoTime();
 
             var heartbeats = vm.heartbeats();
-            assertTrue(heartbeats.count() > 100, heartbeats.count() + " heartbeats in 200 ms of running");
+            assertTrue(heartbeats.count() > 50, heartbeats.count() + " heartbeats in 200 ms of running");
             assertEquals(heartbeats.count(), vm.counters().get("ticks"));
-            long gap = heartbeats.largestGapNanos(begin, end);
-            assertTrue(gap >= resuming - paused, "largest gap " + gap + " ns is shorter than the pause");
-            assertTrue(gap <= resumed - pausing + 50_000_000, "largest gap " + gap + " ns far exceeds the pause");
-            long firstAfter = heartbeats.firstNanosAfter(paused);
-            assertTrue(firstAfter >= resuming, "a heartbeat arrived while paused");
+            assertTrue(lastBeforePause <= paused && lastBeforePause >= begin);
+            long firstAfterPause = heartbeats.firstNanosAfter(paused);
+            assertTrue(firstAfterPause >= resuming, "a heartbeat arrived while paused");
+            long gap = firstAfterPause - lastBeforePause;
+            assertTrue(gap >= resuming - paused, "gap " + gap + " ns is shorter than the pause");
+            // Slack for a loaded host: the first tick comes 1 ms after the vCPU thread is scheduled again.
+            assertTrue(gap <= resumed - pausing + 100_000_000, "gap " + gap + " ns far exceeds the pause");
+            assertTrue(heartbeats.largestGapNanos(begin, end) >= gap);
+            assertEquals(-1, heartbeats.largestGapNanos(paused, resuming), "no heartbeats while paused");
             assertTrue(heartbeats.lastNanos() <= end && heartbeats.lastNanos() >= resumed);
             assertEquals(-1, heartbeats.firstNanosAfter(end));
         }
