@@ -16,7 +16,7 @@ import java.util.function.Supplier;
 final class SimulatedVcpu implements Runnable {
     static final long TICK_NANOS = 1_000_000;
     static final long THROTTLE_PERIOD_NANOS = 10_000_000;
-    private static final long MAX_LAG_NANOS = 100_000_000;
+    private static final long MAX_LAG_NANOS = 1_000_000_000;
     /** Pages written between two looks at the clock and the gate: a few microseconds of work. */
     private static final int BATCH = 256;
 

@@ -1,6 +1,7 @@
 package dev.ferry.simulator;
 
 import dev.ferry.dirty.DirtyTracker;
+import dev.ferry.dirty.SoftwareDirtyTracker;
 import dev.ferry.vm.GuestRam;
 import dev.ferry.vm.Heartbeats;
 import dev.ferry.vm.MigratableVm;
@@ -37,7 +38,7 @@ public final class SimulatedVm implements MigratableVm, AutoCloseable {
     private final VmShape shape;
     private final Arena arena;
     private final List<GuestRam> ram;
-    private final PageWriteTracker tracker;
+    private final SoftwareDirtyTracker tracker;
     private final HeartbeatRing heartbeats = new HeartbeatRing(HEARTBEAT_CAPACITY);
     private final VcpuGate gate = new VcpuGate();
     private final List<VcpuCursor> cursors = new ArrayList<>();
@@ -73,7 +74,7 @@ public final class SimulatedVm implements MigratableVm, AutoCloseable {
             throw e;
         }
         this.ram = List.copyOf(regions);
-        this.tracker = new PageWriteTracker(shape.pageCount());
+        this.tracker = new SoftwareDirtyTracker(shape.pageCount());
         try {
             this.workload = new Workload(spec, shape.vcpus(), ram, tracker::markDirty);
         } catch (RuntimeException e) {

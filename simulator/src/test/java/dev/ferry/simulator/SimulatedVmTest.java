@@ -147,7 +147,8 @@ class SimulatedVmTest {
                 double expected = spec.rateBytesPerSecond() * seconds / PAGE;
                 long written = vm.counters().get("pages_written");
                 assertTrue(Math.abs(written - expected) <= expected * 0.10,
-                        c.spec() + ": wrote " + written + " pages in " + seconds + " s, expected " + (long) expected);
+                        c.spec() + ": wrote " + written + " pages in " + seconds + " s, expected " + (long) expected
+                                + " (" + vm.counters().get("ticks") + " ticks)");
             }
         }
     }
