@@ -28,6 +28,10 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
     public static final long MAX_RATE = -1;
     /** Share of the writes that land on the hot set of a hotspot workload. */
     public static final int HOT_WRITE_PERCENT = 90;
+    /** The largest numeric rate, 1 TiB/s (the workload guest's limit too); beyond it say max. */
+    public static final long LARGEST_RATE = 1L << 40;
+    /** The KVM workload guest never dirties above 3 GiB, so this working set means "all of its RAM" there. */
+    private static final long GUEST_ALL_RAM = 3L << 30;
     /** A guest that runs (ticks, heartbeats) but writes nothing. */
     public static final WorkloadSpec IDLE = new WorkloadSpec(0, Pattern.UNIFORM, 0, 0);
 
@@ -43,8 +47,9 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
     }
 
     public WorkloadSpec {
-        if (rateBytesPerSecond < 0 && rateBytesPerSecond != MAX_RATE) {
-            throw new IllegalArgumentException("negative workload rate " + rateBytesPerSecond);
+        if ((rateBytesPerSecond < 0 && rateBytesPerSecond != MAX_RATE) || rateBytesPerSecond > LARGEST_RATE) {
+            throw new IllegalArgumentException("workload rate " + rateBytesPerSecond
+                    + " B/s outside 0.." + LARGEST_RATE + " (say max for as fast as possible)");
         }
         if (pattern == null) {
             throw new IllegalArgumentException("workload pattern missing");
@@ -108,6 +113,10 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
         String rateText = parts.get("rate");
         if (rateText != null && !rateText.equalsIgnoreCase("max")) {
             rate = size(rateText, "rate", text, "bytes per second with an optional K/M/G suffix, or max");
+            if (rate > LARGEST_RATE) {
+                throw new IllegalArgumentException("bad rate '" + rateText + "' in workload spec '" + text
+                        + "': above 1024G per second, say max");
+            }
         }
 
         Pattern pattern = Pattern.UNIFORM;
@@ -160,15 +169,16 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
     }
 
     /**
-     * The KVM workload guest's command line:
-     * {@code rate=<bytes|max> pattern=uniform|hotspot|sequential hot=<percent> wss=<bytes>}, all numbers
-     * plain decimal bytes; {@code hot} is 0 unless the pattern is hotspot; {@code wss=0} means all of RAM.
+     * The KVM workload guest's command line: {@code rate=<bytes|max> pattern=uniform|hotspot|sequential
+     * [hot=<percent>] wss=<bytes>}, plain decimal numbers as the guest wants them. {@code hot} appears only
+     * for hotspot (the guest takes 1..100 and ignores it otherwise). A spec over all of RAM ({@code wss} 0)
+     * asks for 3 GiB, the most the guest dirties, which the guest clamps to its usable RAM.
      */
     public String toGuestCommandLine() {
         return "rate=" + (isMaxRate() ? "max" : Long.toString(rateBytesPerSecond))
                 + " pattern=" + pattern.word()
-                + " hot=" + hotPercent
-                + " wss=" + wssBytes;
+                + (pattern == Pattern.HOTSPOT ? " hot=" + hotPercent : "")
+                + " wss=" + (wssBytes == 0 ? GUEST_ALL_RAM : wssBytes);
     }
 
     @Override

@@ -51,8 +51,9 @@ class WorkloadSpecTest {
     void guestCommandLineUsesPlainBytes() {
         assertEquals("rate=268435456 pattern=hotspot hot=10 wss=536870912",
                 WorkloadSpec.parse("dirty:rate=256M,pattern=hotspot:10%,wss=512M").toGuestCommandLine());
-        assertEquals("rate=max pattern=sequential hot=0 wss=0",
+        assertEquals("rate=max pattern=sequential wss=3221225472",
                 WorkloadSpec.parse("dirty:rate=max,pattern=sequential").toGuestCommandLine());
+        assertEquals("rate=0 pattern=uniform wss=4096", WorkloadSpec.parse("dirty:rate=0,wss=4K").toGuestCommandLine());
     }
 
     @Test
@@ -71,6 +72,7 @@ class WorkloadSpecTest {
         assertMessage("dirty:rate=1M,", "bad part ''");
         assertMessage("rate=1M", "does not start with 'dirty:'");
         assertMessage("dirty:rate=99999999999G", "bad rate '99999999999G'");
+        assertMessage("dirty:rate=1025G", "bad rate '1025G'");
     }
 
     private static void assertMessage(String spec, String expected) {
