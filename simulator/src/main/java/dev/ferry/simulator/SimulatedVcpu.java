@@ -11,7 +11,8 @@ import java.util.function.Supplier;
  * not run, and vCPU 0's heartbeats show the gap. A thread starved of CPU catches up on lost ticks in a
  * burst, at most {@link #MAX_LAG_NANOS} of them, as a guest catches up on timer interrupts.
  *
- * <p>Throttle: within every 10 ms period the vCPU runs {@code 100 - percent}% and then sleeps the rest.
+ * <p>Throttle: within every 10 ms period the vCPU runs {@code 100 - percent}% and then sleeps the rest; if
+ * it ran longer (a late wake-up on a busy host), it sleeps proportionally longer.
  */
 final class SimulatedVcpu implements Runnable {
     static final long TICK_NANOS = 1_000_000;
@@ -62,16 +63,19 @@ final class SimulatedVcpu implements Runnable {
             long now = System.nanoTime();
             if (clockStopped) {
                 w = workload.get();
-                nextTick = now + TICK_NANOS;
-                periodStart = now;
+                long opened = gate.openedNanos();
+                nextTick = opened + TICK_NANOS;
+                periodStart = opened;
                 clockStopped = false;
             }
 
             int throttle = throttlePercent.getAsInt();
             long runNanos = THROTTLE_PERIOD_NANOS * (100 - throttle) / 100;
-            if (now - periodStart >= runNanos) {
+            long ran = now - periodStart;
+            if (ran >= runNanos) {
                 if (throttle > 0) {
-                    gate.sleepUntil(periodStart + THROTTLE_PERIOD_NANOS);
+                    // Sleep in proportion to the time actually run, so a late wake-up keeps the share.
+                    gate.sleepUntil(now + ran * throttle / (100 - throttle));
                     long after = System.nanoTime();
                     nextTick += after - now;
                     periodStart = after;

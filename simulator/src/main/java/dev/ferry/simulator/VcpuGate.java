@@ -14,6 +14,8 @@ final class VcpuGate {
     private final Condition changed = lock.newCondition();
     /** Read on the vCPUs' hot path; true whenever the gate is closed or the VM stops. */
     private volatile boolean halt = true;
+    /** When the gate last opened: guest time restarts then, not when each thread gets a CPU again. */
+    private volatile long openedNanos;
     private boolean open;
     private boolean stopping;
     private int live;
@@ -21,6 +23,10 @@ final class VcpuGate {
 
     boolean haltRequested() {
         return halt;
+    }
+
+    long openedNanos() {
+        return openedNanos;
     }
 
     /** vCPU side: waits while the gate is closed; false when the VM stops and the thread must end. */
@@ -79,6 +85,7 @@ final class VcpuGate {
         lock.lock();
         try {
             if (!stopping) {
+                openedNanos = System.nanoTime();
                 open = true;
                 halt = false;
                 changed.signalAll();

@@ -111,8 +111,10 @@ class SimulatedVmTest {
                 assertEquals(tracker.pageCount(), tracker.sync(dirty), "the first sync reports every page");
                 MemorySegment previous = snapshot(vm, arena);
                 for (int round = 0; round < 3; round++) {
+                    long before = vm.counters().get("pages_written");
                     vm.resume();
-                    Thread.sleep(40);
+                    Thread.sleep(20);
+                    await().atMost(Duration.ofSeconds(5)).until(() -> vm.counters().get("pages_written") > before);
                     vm.pause();
                     dirty.clearAll();
                     tracker.sync(dirty);
@@ -141,14 +143,22 @@ class SimulatedVmTest {
             try (SimulatedVm vm = new SimulatedVm(16 << 20, c.vcpus(), spec)) {
                 long start = System.nanoTime();
                 vm.resume();
-                Thread.sleep(700);
+                Thread.sleep(1000);
                 vm.pause();
-                double seconds = (System.nanoTime() - start) / 1e9;
-                double expected = spec.rateBytesPerSecond() * seconds / PAGE;
+                double wallMillis = (System.nanoTime() - start) / 1e6;
+                // The rate holds in guest time (1 ms ticks), as in the KVM workload guest: a host too busy to
+                // run a vCPU thread delays its ticks, and the guest owes nothing for time it never got.
+                List<VcpuPosition> vcpus = SimulatedVmState.decode(vm.saveState()).vcpus();
+                double expected = 0;
+                for (VcpuPosition p : vcpus) {
+                    expected += spec.rateBytesPerSecond() / (double) c.vcpus() * p.ticks() / 1000 / PAGE;
+                    assertTrue(p.ticks() > wallMillis * 0.5 && p.ticks() <= wallMillis + 1,
+                            c.spec() + ": " + p.ticks() + " ticks of guest time in " + wallMillis + " ms");
+                }
                 long written = vm.counters().get("pages_written");
                 assertTrue(Math.abs(written - expected) <= expected * 0.10,
-                        c.spec() + ": wrote " + written + " pages in " + seconds + " s, expected " + (long) expected
-                                + " (" + vm.counters().get("ticks") + " ticks)");
+                        c.spec() + ": wrote " + written + " pages in " + vcpus.stream().mapToLong(VcpuPosition::ticks).sum()
+                                + " vCPU-ms of guest time, expected " + (long) expected);
             }
         }
     }
@@ -167,7 +177,7 @@ class SimulatedVmTest {
             long ticks = vm.counters().get("ticks");
             double running = ticks / millis;
             // Guest time (ticks) advances only in the running half of each period; a loaded host oversleeps.
-            assertTrue(running > 0.3 && running < 0.6, "a 50% throttled guest ran " + running + " of the time");
+            assertTrue(running > 0.3 && running < 0.65, "a 50% throttled guest ran " + running + " of the time");
             // Writes follow guest time, so the throttled guest dirties proportionally less.
             double perTick = spec.rateBytesPerSecond() / 1000.0 / PAGE;
             long written = vm.counters().get("pages_written");
