@@ -51,7 +51,7 @@ public final class LinkShaper implements AutoCloseable {
         this.target = target;
         this.latencyNanos = oneWayLatency.toNanos();
         // Chunks of at most 1 ms of link time keep the pacing smooth at low rates.
-        this.chunk = bytesPerSecond == UNLIMITED ? MAX_CHUNK : (int) Math.clamp(bytesPerSecond / 1000, 1, MAX_CHUNK);
+        this.chunk = bytesPerSecond == UNLIMITED ? MAX_CHUNK : Math.clamp(bytesPerSecond / 1000, 1, MAX_CHUNK);
         long burst = Math.max(chunk, bytesPerSecond / 100);
         this.upstream = bytesPerSecond == UNLIMITED ? null : new TokenBucket(bytesPerSecond, burst);
         this.downstream = bytesPerSecond == UNLIMITED ? null : new TokenBucket(bytesPerSecond, burst);
