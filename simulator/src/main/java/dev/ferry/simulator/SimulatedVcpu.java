@@ -92,7 +92,7 @@ final class SimulatedVcpu implements Runnable {
                 if (heartbeats != null) {
                     heartbeats.record(now);
                 }
-                cursor.pendingPages += w.pagesDue(cursor, index);
+                w.tick(cursor, index);
                 nextTick += TICK_NANOS;
                 continue;
             }

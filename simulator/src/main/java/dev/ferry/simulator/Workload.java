@@ -77,12 +77,15 @@ final class Workload {
         return new VcpuPosition(stripeStart(vcpu), seed == 0 ? 1 : seed, 0, 0, 0, 0);
     }
 
-    /** Adds one tick's credit and returns the pages now owed (0 for {@code rate=max}, which writes freely). */
-    long pagesDue(VcpuCursor cursor, int vcpu) {
+    /**
+     * Adds one tick's credit to what the vCPU owes. What it owes is capped at one second of its rate, as in
+     * the workload guest: a vCPU too slow for its rate runs flat out instead of piling up a debt.
+     */
+    void tick(VcpuCursor cursor, int vcpu) {
         long credit = cursor.pacingCredit + vcpuRate[vcpu];
         long pages = credit / PAGE_CREDIT;
         cursor.pacingCredit = credit - pages * PAGE_CREDIT;
-        return pages;
+        cursor.pendingPages = Math.min(cursor.pendingPages + pages, Math.max(1, vcpuRate[vcpu] / PAGE));
     }
 
     void write(VcpuCursor cursor, int vcpu, long count) {
