@@ -128,6 +128,7 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
     }
 
     private void onHello(Hello hello) {
+        long received = System.nanoTime();
         expect(State.AWAIT_HELLO, "Hello");
         int version = hello.getProtocolVersionValue();
         if (version < MigrationReceiver.OLDEST.getNumber() || version > MigrationReceiver.NEWEST.getNumber()) {
@@ -166,6 +167,7 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
         send(DestinationFrame.newBuilder().setWelcome(Welcome.newBuilder()
                 .setProtocolVersion(ProtocolVersion.forNumber(version))
                 .setSessionId(sessionId)
+                .setHelloReceivedClockNanos(received)
                 .setDestinationClockNanos(System.nanoTime())).build());
     }
 
