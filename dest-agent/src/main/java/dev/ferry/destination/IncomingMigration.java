@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -224,6 +225,7 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
     }
 
     private void onStateProbe(byte[] probe) {
+        long received = System.nanoTime();
         expect(State.RECEIVING, "StateProbe");
         if (probe.length == 0) {
             throw new ProtocolViolation("empty StateProbe");
@@ -235,7 +237,10 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
             throw new ProtocolViolation("the probe state does not load: " + e.getMessage());
         }
         long loadNanos = Math.max(1, System.nanoTime() - start);
-        send(DestinationFrame.newBuilder().setProbeLoaded(ProbeLoaded.newBuilder().setLoadNanos(loadNanos)).build());
+        send(DestinationFrame.newBuilder().setProbeLoaded(ProbeLoaded.newBuilder()
+                .setLoadNanos(loadNanos)
+                .setProbeReceivedClockNanos(received)
+                .setDestinationClockNanos(System.nanoTime())).build());
     }
 
     private void onDigests(Digests frame) {
@@ -294,22 +299,26 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
             return;
         }
         long deadline = resumed + heartbeatWaitNanos;
-        ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
-        poll[0] = scheduler.scheduleWithFixedDelay(() -> {
+        AtomicReference<ScheduledFuture<?>> poll = new AtomicReference<>();
+        poll.set(scheduler.scheduleWithFixedDelay(() -> {
             long first = heartbeats.firstNanosAfter(resumed);
             if (first >= 0) {
-                poll[0].cancel(false);
                 finishWithHeartbeat(HeartbeatOutcome.HEARTBEAT_OUTCOME_OBSERVED, first);
             } else if (System.nanoTime() > deadline) {
-                poll[0].cancel(false);
                 finishWithHeartbeat(HeartbeatOutcome.HEARTBEAT_OUTCOME_NOT_IN_TIME, 0);
+            } else {
+                return;
             }
-        }, 0, 1, TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> self = poll.get();
+            if (self != null) {
+                self.cancel(false);
+            }
+        }, 1, 1, TimeUnit.MILLISECONDS));
     }
 
     private synchronized void finishWithHeartbeat(HeartbeatOutcome outcome, long nanos) {
         if (state != State.RUNNING) {
-            return;
+            return; // already reported, or the stream ended meanwhile
         }
         state = State.DONE;
         send(DestinationFrame.newBuilder().setFirstHeartbeat(FirstHeartbeat.newBuilder()

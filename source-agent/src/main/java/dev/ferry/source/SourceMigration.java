@@ -14,6 +14,7 @@ import dev.ferry.proto.v1.MigrationProgress;
 import dev.ferry.proto.v1.MigrationReport;
 import dev.ferry.proto.v1.PageBatch;
 import dev.ferry.proto.v1.Prepared;
+import dev.ferry.proto.v1.ProbeLoaded;
 import dev.ferry.proto.v1.RamRegionSpec;
 import dev.ferry.proto.v1.RoundEnd;
 import dev.ferry.proto.v1.RoundReport;
@@ -27,6 +28,7 @@ import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.RamRegion;
 import dev.ferry.vm.RunState;
 import dev.ferry.vm.VmShape;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -148,6 +150,7 @@ public final class SourceMigration {
         long setupNanos = 0;
         try (DirtyBitmap dirty = new DirtyBitmap(tracker.pageCount())) {
             try {
+                connect();
                 link.open(channel);
                 handshake();
                 tracker.start();
@@ -229,6 +232,35 @@ public final class SourceMigration {
 
     private final Supplier<MigrationFailure> interruption = this::interruption;
 
+    /** Connects before Hello, so the handshake's clock sample does not include TCP and HTTP/2 set-up. */
+    private void connect() {
+        long deadline = System.nanoTime() + STAGE_TIMEOUT_NANOS;
+        while (true) {
+            ConnectivityState state = channel.getState(true);
+            if (state == ConnectivityState.READY) {
+                return;
+            }
+            if (state == ConnectivityState.TRANSIENT_FAILURE || state == ConnectivityState.SHUTDOWN) {
+                throw MigrationFailure.failed("cannot connect to the destination " + channel.authority()
+                        + " (channel " + state + ")");
+            }
+            MigrationFailure stop = interruption();
+            if (stop != null) {
+                throw stop;
+            }
+            if (System.nanoTime() > deadline) {
+                throw MigrationFailure.failed("no connection to the destination " + channel.authority() + " within "
+                        + TimeUnit.NANOSECONDS.toSeconds(STAGE_TIMEOUT_NANOS) + " s");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw MigrationFailure.cancelled("interrupted while connecting");
+            }
+        }
+    }
+
     private void handshake() {
         VmShape shape = vm.shape();
         VmShapeSpec.Builder spec = VmShapeSpec.newBuilder()
@@ -253,11 +285,19 @@ public final class SourceMigration {
         link.send(SourceFrame.newBuilder().setHello(hello.setSourceClockNanos(sent)).build(), interruption);
         Welcome welcome = link.expect(DestinationFrame.FrameCase.WELCOME, STAGE_TIMEOUT_NANOS, "Welcome", interruption)
                 .getWelcome();
-        long received = System.nanoTime();
-        long helloArrived = welcome.getHelloReceivedClockNanos();
-        long welcomeSent = welcome.getDestinationClockNanos();
-        clockOffsetNanos = ((helloArrived - sent) + (welcomeSent - received)) / 2;
-        roundTripNanos = Math.max(0, (received - sent) - (welcomeSent - helloArrived));
+        clockSample(sent, welcome.getHelloReceivedClockNanos(), welcome.getDestinationClockNanos(), System.nanoTime());
+    }
+
+    /**
+     * One NTP-style exchange: source send, destination receive, destination send, source receive. The
+     * sample with the shortest round trip wins: its offset has the smallest error bound.
+     */
+    private void clockSample(long sent, long arrived, long answered, long received) {
+        long roundTrip = Math.max(0, (received - sent) - (answered - arrived));
+        if (roundTripNanos == 0 || roundTrip < roundTripNanos) {
+            roundTripNanos = Math.max(1, roundTrip);
+            clockOffsetNanos = ((arrived - sent) + (answered - received)) / 2;
+        }
     }
 
     /**
@@ -279,10 +319,13 @@ public final class SourceMigration {
         }
         probePauseSaveNanos = System.nanoTime() - start;
         stateBytes = state.length;
+        long sent = System.nanoTime();
         link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
                 .setState(UnsafeByteOperations.unsafeWrap(state))).build(), interruption);
-        probeLoadNanos = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
-                interruption).getProbeLoaded().getLoadNanos();
+        ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
+                interruption).getProbeLoaded();
+        clockSample(sent, loaded.getProbeReceivedClockNanos(), loaded.getDestinationClockNanos(), System.nanoTime());
+        probeLoadNanos = loaded.getLoadNanos();
         if (params.verify()) {
             verifyCostNanos = estimateVerifyCost();
         }
@@ -363,9 +406,11 @@ public final class SourceMigration {
 
     private String describeConvergence(long remaining) {
         return String.format("expected downtime %.1f ms > max %d ms with %d pages dirty, dirty rate %.0f pages/s, "
-                        + "bandwidth %.1f MB/s, switchover overhead %.1f ms",
+                        + "bandwidth %.1f MB/s, switchover overhead %.1f ms (pause+save %.2f, load %.2f, "
+                        + "round trip %.2f, verify %.2f, %d state bytes)",
                 expectedDowntimeMs, params.maxDowntime().toMillis(), remaining, dirtyRate,
-                bandwidth.bytesPerSecond() / 1e6, switchoverOverheadMs());
+                bandwidth.bytesPerSecond() / 1e6, switchoverOverheadMs(), probePauseSaveNanos / 1e6,
+                probeLoadNanos / 1e6, roundTripNanos / 1e6, verifyCostNanos / 1e6, stateBytes);
     }
 
     private double throughputMbps() {
