@@ -27,6 +27,10 @@ final class PageInstaller {
     // The decompressor that checks its input: batch payloads come from the network.
     private final LZ4SafeDecompressor lz4 = LZ4Factory.fastestInstance().safeDecompressor();
     private final boolean lz4Allowed;
+    // LZ4 input is staged here: lz4-java's native path needs an array-backed or direct source, and a
+    // received ByteString only offers a read-only view. Only compressed bytes (< 4 KiB) pass through it.
+    private final byte[] compressed = new byte[PAGE];
+    private final ByteBuffer compressedBuffer = ByteBuffer.wrap(compressed);
 
     private long pagesInstalled;
     private long payloadBytes;
@@ -134,7 +138,8 @@ final class PageInstaller {
                     int size = sizes.getInt(lz4Index++ * 4);
                     int produced;
                     try {
-                        produced = lz4.decompress(payload, offset, size, target.asByteBuffer(), 0, PAGE);
+                        data.copyTo(compressed, offset, 0, size);
+                        produced = lz4.decompress(compressedBuffer, 0, size, target.asByteBuffer(), 0, PAGE);
                     } catch (RuntimeException e) {
                         throw new ProtocolViolation("batch " + batch.getSequence() + ": LZ4 page does not decompress: "
                                 + e.getMessage());

@@ -7,9 +7,12 @@ import dev.ferry.proto.v1.MigrationReport;
  * What {@link SourceMigration#progress()} shows, updated by the engine thread and read by any thread.
  *
  * <p>Neither figure runs backwards when pages are re-dirtied: the percentage is
- * {@code max(previous, sent / (sent + remaining))} over pages, and the ETA (remaining bytes at the estimated
- * bandwidth plus the measured switchover overhead) only ever moves down: a larger fresh estimate is
- * clamped to the previous one. Both are monotonic by rule, not by accident of the workload.
+ * {@code max(previous, sent / (sent + remaining))} over pages, and the ETA only ever moves down: a larger
+ * fresh estimate is clamped to the previous one. The fresh estimate is the remaining bytes at the current
+ * throughput, stretched by {@code 1 / (1 - r)} for the pages later rounds will resend ({@code r} = dirty
+ * bytes per second over bandwidth, the geometric series of pre-copy), plus the measured switchover
+ * overhead; while {@code r >= 1} there is no fresh estimate and the ETA holds. Both are monotonic by rule,
+ * not by accident of the workload.
  */
 final class ProgressBoard {
     private final long startNanos = System.nanoTime();
@@ -27,6 +30,9 @@ final class ProgressBoard {
     private boolean stalled;
     private int throttle;
     private MigrationReport report;
+    private double bytesPerPage = 4096;
+    private double overheadMs;
+    private double resendFactor = 1;
 
     ProgressBoard(long ramBytes) {
         this.ramBytes = ramBytes;
@@ -48,16 +54,23 @@ final class ProgressBoard {
         if (sentPages + remaining > 0) {
             percent = Math.max(percent, Math.min(100.0, 100.0 * sentPages / (sentPages + remaining)));
         }
+        if (mbps > 0 && resendFactor > 0) {
+            double fresh = remaining * bytesPerPage / (mbps * 1e3) * resendFactor + overheadMs;
+            etaMs = etaMs < 0 ? (long) fresh : Math.min(etaMs, (long) fresh);
+        }
     }
 
-    synchronized void estimate(double dirtyPagesPerSecond, double expectedDowntime, double etaMillis, boolean isStalled,
+    /** The model behind the ETA, refreshed after each round; {@code dirtyOverBandwidth} is r. */
+    synchronized void model(double pageBytes, double switchoverMs, double dirtyOverBandwidth) {
+        bytesPerPage = pageBytes;
+        overheadMs = Double.isFinite(switchoverMs) ? switchoverMs : 0;
+        resendFactor = dirtyOverBandwidth < 1 ? 1 / (1 - dirtyOverBandwidth) : 0;
+    }
+
+    synchronized void estimate(double dirtyPagesPerSecond, double expectedDowntime, boolean isStalled,
                                int throttlePercent) {
         dirtyRate = dirtyPagesPerSecond;
         expectedDowntimeMs = Double.isFinite(expectedDowntime) ? expectedDowntime : -1;
-        if (Double.isFinite(etaMillis)) {
-            long fresh = Math.max(0, (long) etaMillis);
-            etaMs = etaMs < 0 ? fresh : Math.min(etaMs, fresh);
-        }
         stalled = isStalled;
         throttle = throttlePercent;
     }

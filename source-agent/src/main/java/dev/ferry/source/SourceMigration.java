@@ -379,8 +379,10 @@ public final class SourceMigration {
                 stalled = true;
             }
             metrics.expectedDowntime(expectedDowntimeMs);
+            board.model(bytesPerPage, switchoverOverheadMs(),
+                    bandwidth.known() ? dirtyRate * bytesPerPage / bandwidth.bytesPerSecond() : 1);
             board.sent(0, 0, remaining, throughputMbps());
-            board.estimate(dirtyRate, expectedDowntimeMs, expectedDowntimeMs, stalled, throttle);
+            board.estimate(dirtyRate, expectedDowntimeMs, stalled, throttle);
             if (expectedDowntimeMs <= params.maxDowntime().toMillis()) {
                 return;
             }
@@ -411,6 +413,12 @@ public final class SourceMigration {
                 expectedDowntimeMs, params.maxDowntime().toMillis(), remaining, dirtyRate,
                 bandwidth.bytesPerSecond() / 1e6, switchoverOverheadMs(), probePauseSaveNanos / 1e6,
                 probeLoadNanos / 1e6, roundTripNanos / 1e6, verifyCostNanos / 1e6, stateBytes);
+    }
+
+    /** Throughput including the round in progress, which began at {@code roundStart}. */
+    private double liveMbps(long roundStart, long capWait) {
+        long nanos = sendNanos + (System.nanoTime() - roundStart - capWait);
+        return nanos > 0 ? transferredBytes / 1e6 / (nanos / 1e9) : 0;
     }
 
     private double throughputMbps() {
@@ -449,7 +457,7 @@ public final class SourceMigration {
                     payload += sent[1];
                     wire += sent[2];
                     capWait += sent[3];
-                    board.sent(sent[0], sent[1], toSend - pages, throughputMbps());
+                    board.sent(sent[0], sent[1], toSend - pages, liveMbps(start, capWait));
                 }
             }
         }
@@ -459,7 +467,7 @@ public final class SourceMigration {
             payload += sent[1];
             wire += sent[2];
             capWait += sent[3];
-            board.sent(sent[0], sent[1], toSend - pages, throughputMbps());
+            board.sent(sent[0], sent[1], toSend - pages, liveMbps(start, capWait));
         }
         long elapsed = System.nanoTime() - start;
         sendNanos += elapsed - capWait;
