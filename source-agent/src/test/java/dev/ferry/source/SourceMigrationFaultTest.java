@@ -110,6 +110,19 @@ class SourceMigrationFaultTest {
     }
 
     @Test
+    void aLinkLostAfterCommitLeavesTheSourcePausedAndTheSwitchoverInDoubt() throws Exception {
+        runningSource();
+        bench = new MigrationBench(new LinkCutAtCommit());
+
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults());
+
+        SourceMigrationTest.print(report);
+        assertEquals("failed", report.getStatus());
+        assertTrue(report.getError().startsWith("switchover in doubt"), report.getError());
+        assertEquals(RunState.PAUSED, source.runState(), "never resume when the destination may be running");
+    }
+
+    @Test
     void aTimeoutCancelsWithTheSourceRunning() throws Exception {
         source = new MemoryVm(MemoryVm.shape(64 * MIB), 512, 10).fill(11);
         source.resume();

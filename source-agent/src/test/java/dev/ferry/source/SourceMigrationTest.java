@@ -166,6 +166,36 @@ class SourceMigrationTest {
         assertSameMemory(source, bench.running.get());
     }
 
+    @Test
+    void progressNeverRunsBackwards() throws Exception {
+        runningSource(4096, 100, 48 * MIB);
+        bench = new MigrationBench();
+        SourceMigration migration = bench.migration(source, MigrationParameters.defaults().withBandwidth(200 * MIB));
+        CompletableFuture<MigrationReport> result = CompletableFuture.supplyAsync(migration::run);
+        java.util.List<MigrationProgress> seen = new java.util.ArrayList<>();
+        while (!result.isDone()) {
+            seen.add(migration.progress());
+            Thread.sleep(2);
+        }
+        MigrationReport report = result.get();
+        print(report);
+        assertEquals("completed", report.getStatus(), report.getError());
+        assertTrue(seen.size() > 10, "sampled " + seen.size() + " times");
+        for (int i = 1; i < seen.size(); i++) {
+            MigrationProgress before = seen.get(i - 1);
+            MigrationProgress after = seen.get(i);
+            assertTrue(after.getPercent() >= before.getPercent(), before.getPercent() + " -> " + after.getPercent());
+            if (before.getEtaMs() >= 0) {
+                assertTrue(after.getEtaMs() <= before.getEtaMs(), before.getEtaMs() + " -> " + after.getEtaMs());
+            }
+        }
+        assertTrue(seen.stream().anyMatch(p -> p.getEtaMs() > 0), "an ETA was shown");
+        MigrationProgress last = migration.progress();
+        assertEquals("completed", last.getPhase());
+        assertEquals(100.0, last.getPercent());
+        assertEquals(report, last.getReport());
+    }
+
     static void print(MigrationReport report) {
         String test = StackWalker.getInstance().walk(frames -> frames.skip(1).findFirst().orElseThrow()).getMethodName();
         System.out.println(test + ": " + report.toString().replace('\n', ' '));
