@@ -32,8 +32,15 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     private volatile String broken;
     private volatile boolean finished;
 
+    /**
+     * gRPC's default readiness threshold is 32 KiB: with 1 MiB batches the sender would wait for each one to
+     * reach the socket before encoding the next. Four batches of slack keep encoding and writing overlapped
+     * while the buffer stays bounded.
+     */
+    private static final int READY_THRESHOLD = 4 << 20;
+
     void open(ManagedChannel channel) {
-        MigrationGrpc.newStub(channel).transfer(this);
+        MigrationGrpc.newStub(channel).withOnReadyThreshold(READY_THRESHOLD).transfer(this);
     }
 
     @Override
