@@ -53,6 +53,7 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     public void onNext(DestinationFrame frame) {
         if (frame.hasProgress()) {
             lastProgress.set(frame.getProgress());
+            wake();
             return;
         }
         if (!inbound.offer(frame)) {
@@ -104,6 +105,34 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
             lock.unlock();
         }
         call.onNext(frame);
+    }
+
+    /**
+     * Waits until the destination has installed everything up to the end of {@code round}: the frames
+     * still in flight (up to a flow-control window) would otherwise land inside the downtime.
+     */
+    void awaitInstalled(int round, long timeoutNanos, Supplier<MigrationFailure> interruption) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        lock.lock();
+        try {
+            while (true) {
+                Progress progress = lastProgress.get();
+                if (progress != null && progress.getRound() >= round) {
+                    return;
+                }
+                checkQuiet(interruption);
+                if (System.nanoTime() > deadline) {
+                    throw MigrationFailure.failed("the destination did not install round " + round + " within "
+                            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+                }
+                ready.awaitNanos(POLL_NANOS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw MigrationFailure.cancelled("interrupted while waiting for the destination");
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Fails if the destination said anything during pre-copy (it only speaks then to fail). */

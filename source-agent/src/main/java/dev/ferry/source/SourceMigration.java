@@ -384,6 +384,7 @@ public final class SourceMigration {
             board.sent(0, 0, remaining, throughputMbps());
             board.estimate(dirtyRate, expectedDowntimeMs, stalled, throttle);
             if (expectedDowntimeMs <= params.maxDowntime().toMillis()) {
+                link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
                 return;
             }
             MigrationFailure stop = interruption();
@@ -542,9 +543,13 @@ public final class SourceMigration {
             throw stop;
         }
         commitSent = true;
+        long commitAt = System.nanoTime();
         link.send(SourceFrame.newBuilder().setCommit(Commit.newBuilder().setSessionId(sessionId)).build(), interruption);
-        long resumedAt = link.expect(DestinationFrame.FrameCase.RUNNING, STAGE_TIMEOUT_NANOS, "Running", interruption)
-                .getRunning().getResumeClockNanos() - clockOffsetNanos;
+        long resumeClock = link.expect(DestinationFrame.FrameCase.RUNNING, STAGE_TIMEOUT_NANOS, "Running",
+                interruption).getRunning().getResumeClockNanos();
+        long runningAt = System.nanoTime();
+        // The destination resumed after Commit left and before Running arrived: that bounds the offset's error.
+        long resumedAt = Math.clamp(resumeClock - clockOffsetNanos, commitAt, runningAt);
         // Released: the destination runs the guest; this VM stays paused for the caller to discard or keep.
         long downtime = resumedAt - pausedAt;
         board.phase("completed");
@@ -555,7 +560,7 @@ public final class SourceMigration {
             if (heartbeat != null && lastHeartbeat >= 0) {
                 FirstHeartbeat first = heartbeat.getFirstHeartbeat();
                 if (first.getOutcome() == HeartbeatOutcome.HEARTBEAT_OUTCOME_OBSERVED) {
-                    blackout = first.getHeartbeatClockNanos() - clockOffsetNanos - lastHeartbeat;
+                    blackout = Math.max(first.getHeartbeatClockNanos() - clockOffsetNanos, resumedAt) - lastHeartbeat;
                 }
             }
         } catch (InterruptedException e) {
