@@ -1,0 +1,168 @@
+package dev.ferry.destination;
+
+import com.google.protobuf.ByteString;
+import dev.ferry.proto.v1.PageBatch;
+import dev.ferry.proto.v1.PageKind;
+import dev.ferry.vm.GuestRam;
+import dev.ferry.vm.MigratableVm;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * Checks a page batch completely, then copies its pages straight from the received bytes into the
+ * destination VM's off-heap RAM (one copy per page). Nothing is installed from a batch that fails a check.
+ */
+final class PageInstaller {
+    static final int MAX_PAGES_PER_BATCH = 256;
+    private static final int PAGE = MigratableVm.PAGE_SIZE;
+
+    private final List<GuestRam> ram;
+    private final long pageCount;
+    // The decompressor that checks its input: batch payloads come from the network.
+    private final LZ4SafeDecompressor lz4 = LZ4Factory.fastestInstance().safeDecompressor();
+    private final boolean lz4Allowed;
+    // LZ4 input is staged here: lz4-java's native path needs an array-backed or direct source, and a
+    // received ByteString only offers a read-only view. Only compressed bytes (< 4 KiB) pass through it.
+    private final byte[] compressed = new byte[PAGE];
+    private final ByteBuffer compressedBuffer = ByteBuffer.wrap(compressed);
+
+    private long pagesInstalled;
+    private long payloadBytes;
+
+    PageInstaller(MigratableVm vm, boolean lz4Allowed) {
+        this.ram = vm.ram();
+        this.pageCount = vm.shape().pageCount();
+        this.lz4Allowed = lz4Allowed;
+    }
+
+    long pagesInstalled() {
+        return pagesInstalled;
+    }
+
+    long payloadBytes() {
+        return payloadBytes;
+    }
+
+    /** Returns the number of pages installed. */
+    int install(PageBatch batch) {
+        ByteBuffer numbers = batch.getPageNumbers().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer kinds = batch.getKinds().asReadOnlyByteBuffer();
+        ByteBuffer sizes = batch.getCompressedSizes().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        ByteString data = batch.getData();
+
+        if (numbers.remaining() % 8 != 0) {
+            throw new ProtocolViolation("batch " + batch.getSequence() + ": page_numbers is " + numbers.remaining()
+                    + " bytes, not a multiple of 8");
+        }
+        int pages = numbers.remaining() / 8;
+        if (pages < 1 || pages > MAX_PAGES_PER_BATCH) {
+            throw new ProtocolViolation("batch " + batch.getSequence() + " has " + pages + " pages, allowed 1.."
+                    + MAX_PAGES_PER_BATCH);
+        }
+        if (kinds.remaining() != pages) {
+            throw new ProtocolViolation("batch " + batch.getSequence() + ": " + kinds.remaining() + " kinds for "
+                    + pages + " pages");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(numbers.duplicate());
+        crc.update(kinds.duplicate());
+        crc.update(sizes.duplicate());
+        crc.update(data.asReadOnlyByteBuffer());
+        int actualCrc = (int) crc.getValue();
+        if (actualCrc != batch.getCrc32C()) {
+            throw new ProtocolViolation("batch " + batch.getSequence() + ": CRC32C mismatch (frame says 0x"
+                    + Integer.toHexString(batch.getCrc32C()) + ", contents give 0x" + Integer.toHexString(actualCrc) + ")");
+        }
+
+        long expectedData = 0;
+        int lz4Pages = 0;
+        for (int i = 0; i < pages; i++) {
+            long page = numbers.getLong(i * 8);
+            if (page < 0 || page >= pageCount) {
+                throw new ProtocolViolation("batch " + batch.getSequence() + ": page " + Long.toUnsignedString(page)
+                        + " outside the VM's " + pageCount + " pages");
+            }
+            int kind = kinds.get(i);
+            switch (kind) {
+                case PageKind.PAGE_KIND_ZERO_VALUE -> { }
+                case PageKind.PAGE_KIND_RAW_VALUE -> expectedData += PAGE;
+                case PageKind.PAGE_KIND_LZ4_VALUE -> {
+                    if (!lz4Allowed) {
+                        throw new ProtocolViolation("batch " + batch.getSequence()
+                                + ": LZ4 page without the LZ4 capability in Hello");
+                    }
+                    if (sizes.remaining() < (lz4Pages + 1) * 4) {
+                        throw new ProtocolViolation("batch " + batch.getSequence()
+                                + ": compressed_sizes shorter than its LZ4 pages");
+                    }
+                    int size = sizes.getInt(lz4Pages * 4);
+                    if (size < 1 || size >= PAGE) {
+                        throw new ProtocolViolation("batch " + batch.getSequence() + ": LZ4 page of " + size
+                                + " bytes, allowed 1.." + (PAGE - 1));
+                    }
+                    expectedData += size;
+                    lz4Pages++;
+                }
+                default -> throw new ProtocolViolation("batch " + batch.getSequence() + ": page kind " + kind
+                        + " is not a PageKind");
+            }
+        }
+        if (sizes.remaining() != lz4Pages * 4) {
+            throw new ProtocolViolation("batch " + batch.getSequence() + ": compressed_sizes is " + sizes.remaining()
+                    + " bytes for " + lz4Pages + " LZ4 pages");
+        }
+        if (expectedData != data.size()) {
+            throw new ProtocolViolation("batch " + batch.getSequence() + ": data is " + data.size()
+                    + " bytes, its kinds and sizes say " + expectedData);
+        }
+
+        ByteBuffer payload = data.asReadOnlyByteBuffer();
+        MemorySegment payloadSegment = MemorySegment.ofBuffer(payload);
+        int offset = 0;
+        int lz4Index = 0;
+        for (int i = 0; i < pages; i++) {
+            MemorySegment target = pageMemory(numbers.getLong(i * 8));
+            switch (kinds.get(i)) {
+                case PageKind.PAGE_KIND_ZERO_VALUE -> target.fill((byte) 0);
+                case PageKind.PAGE_KIND_RAW_VALUE -> {
+                    MemorySegment.copy(payloadSegment, offset, target, 0, PAGE);
+                    offset += PAGE;
+                }
+                default -> {
+                    int size = sizes.getInt(lz4Index++ * 4);
+                    int produced;
+                    try {
+                        data.copyTo(compressed, offset, 0, size);
+                        produced = lz4.decompress(compressedBuffer, 0, size, target.asByteBuffer(), 0, PAGE);
+                    } catch (RuntimeException e) {
+                        throw new ProtocolViolation("batch " + batch.getSequence() + ": LZ4 page does not decompress: "
+                                + e.getMessage());
+                    }
+                    if (produced != PAGE) {
+                        throw new ProtocolViolation("batch " + batch.getSequence() + ": LZ4 page decompresses to "
+                                + produced + " bytes, not " + PAGE);
+                    }
+                    offset += size;
+                }
+            }
+        }
+        pagesInstalled += pages;
+        payloadBytes += data.size();
+        return pages;
+    }
+
+    private MemorySegment pageMemory(long page) {
+        for (GuestRam region : ram) {
+            if (region.contains(page)) {
+                return region.memory().asSlice((page - region.firstPage()) * PAGE, PAGE);
+            }
+        }
+        throw new ProtocolViolation("page " + page + " lies in no RAM region");
+    }
+}

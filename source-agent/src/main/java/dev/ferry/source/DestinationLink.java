@@ -1,0 +1,230 @@
+package dev.ferry.source;
+
+import dev.ferry.proto.v1.Abort;
+import dev.ferry.proto.v1.DestinationFrame;
+import dev.ferry.proto.v1.MigrationGrpc;
+import dev.ferry.proto.v1.Progress;
+import dev.ferry.proto.v1.SourceFrame;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * The source's end of one Transfer call. Sending blocks until gRPC's flow control says the call is ready,
+ * so at most one HTTP/2 window of frames is ever in flight or buffered. Frames from the destination are
+ * few (one per phase, plus Progress, which only updates {@link #lastProgress}); they wait in a small queue.
+ */
+final class DestinationLink implements ClientResponseObserver<SourceFrame, DestinationFrame> {
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition ready = lock.newCondition();
+    private final ArrayBlockingQueue<DestinationFrame> inbound = new ArrayBlockingQueue<>(64);
+    private final AtomicReference<Progress> lastProgress = new AtomicReference<>();
+    private volatile ClientCallStreamObserver<SourceFrame> call;
+    private volatile String broken;
+    private volatile boolean finished;
+
+    /**
+     * gRPC's default readiness threshold is 32 KiB: with 1 MiB batches the sender would wait for each one to
+     * reach the socket before encoding the next. Four batches of slack keep encoding and writing overlapped
+     * while the buffer stays bounded.
+     */
+    private static final int READY_THRESHOLD = 4 << 20;
+
+    void open(ManagedChannel channel) {
+        MigrationGrpc.newStub(channel).withOnReadyThreshold(READY_THRESHOLD).transfer(this);
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<SourceFrame> requestStream) {
+        this.call = requestStream;
+        requestStream.setOnReadyHandler(this::wake);
+    }
+
+    @Override
+    public void onNext(DestinationFrame frame) {
+        if (frame.hasProgress()) {
+            lastProgress.set(frame.getProgress());
+            wake();
+            return;
+        }
+        if (!inbound.offer(frame)) {
+            broken = "the destination sent more than " + inbound.size() + " unanswered frames";
+        }
+        wake();
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        broken = "the link to the destination broke: " + t.getMessage();
+        wake();
+    }
+
+    @Override
+    public void onCompleted() {
+        finished = true;
+        wake();
+    }
+
+    private void wake() {
+        lock.lock();
+        try {
+            ready.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    Progress lastProgress() {
+        return lastProgress.get();
+    }
+
+    /**
+     * Sends once the call is ready. {@code interruption} is asked while waiting: a non-null answer (a
+     * cancel or timeout) ends the wait with that failure.
+     */
+    void send(SourceFrame frame, Supplier<MigrationFailure> interruption) {
+        lock.lock();
+        try {
+            while (!call.isReady()) {
+                checkAlive(interruption);
+                ready.awaitNanos(POLL_NANOS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw MigrationFailure.cancelled("interrupted while sending");
+        } finally {
+            lock.unlock();
+        }
+        call.onNext(frame);
+    }
+
+    /**
+     * Waits until the destination has installed everything up to the end of {@code round}: the frames
+     * still in flight (up to a flow-control window) would otherwise land inside the downtime.
+     */
+    void awaitInstalled(int round, long timeoutNanos, Supplier<MigrationFailure> interruption) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        lock.lock();
+        try {
+            while (true) {
+                Progress progress = lastProgress.get();
+                if (progress != null && progress.getRound() >= round) {
+                    return;
+                }
+                checkQuiet(interruption);
+                if (System.nanoTime() > deadline) {
+                    throw MigrationFailure.failed("the destination did not install round " + round + " within "
+                            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+                }
+                ready.awaitNanos(POLL_NANOS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw MigrationFailure.cancelled("interrupted while waiting for the destination");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Fails if the destination said anything during pre-copy (it only speaks then to fail). */
+    void checkQuiet(Supplier<MigrationFailure> interruption) {
+        DestinationFrame frame = inbound.peek();
+        if (frame != null) {
+            throw unexpected(inbound.poll(), "during pre-copy");
+        }
+        checkAlive(interruption);
+    }
+
+    /** The next frame, which must be of {@code expected}; Failed and Refused become failures. */
+    DestinationFrame expect(DestinationFrame.FrameCase expected, long timeoutNanos, String waitingFor,
+                            Supplier<MigrationFailure> interruption) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        try {
+            while (true) {
+                DestinationFrame frame = inbound.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
+                if (frame != null) {
+                    if (frame.getFrameCase() == expected) {
+                        return frame;
+                    }
+                    throw unexpected(frame, "while waiting for " + waitingFor);
+                }
+                checkAlive(interruption);
+                if (System.nanoTime() > deadline) {
+                    throw MigrationFailure.failed("no " + waitingFor + " from the destination within "
+                            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw MigrationFailure.cancelled("interrupted while waiting for " + waitingFor);
+        }
+    }
+
+    /** Like {@link #expect} but returns null on timeout instead of failing. */
+    DestinationFrame poll(DestinationFrame.FrameCase expected, long timeoutNanos) throws InterruptedException {
+        DestinationFrame frame = inbound.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+        return frame != null && frame.getFrameCase() == expected ? frame : null;
+    }
+
+    private void checkAlive(Supplier<MigrationFailure> interruption) {
+        MigrationFailure stop = interruption.get();
+        if (stop != null) {
+            throw stop;
+        }
+        DestinationFrame frame = inbound.peek();
+        if (frame != null && (frame.hasFailed() || frame.hasRefused())) {
+            throw unexpected(inbound.poll(), "");
+        }
+        if (broken != null) {
+            throw MigrationFailure.failed(broken);
+        }
+        if (finished) {
+            throw MigrationFailure.failed("the destination ended the stream early");
+        }
+    }
+
+    private static MigrationFailure unexpected(DestinationFrame frame, String when) {
+        return switch (frame.getFrameCase()) {
+            case FAILED -> MigrationFailure.declined("the destination failed: " + frame.getFailed().getReason());
+            case REFUSED -> MigrationFailure.declined("the destination refused the migration: "
+                    + frame.getRefused().getReason());
+            default -> MigrationFailure.failed("unexpected " + frame.getFrameCase() + " from the destination " + when);
+        };
+    }
+
+    /** Tells the destination to discard its VM and ends the call; never throws. */
+    void abort(String reason) {
+        ClientCallStreamObserver<SourceFrame> current = call;
+        if (current == null) {
+            return;
+        }
+        try {
+            if (broken == null && !finished) {
+                current.onNext(SourceFrame.newBuilder().setAbort(Abort.newBuilder().setReason(reason)).build());
+                current.onCompleted();
+            } else {
+                current.cancel(reason, null);
+            }
+        } catch (RuntimeException e) {
+            current.cancel(reason, e);
+        }
+    }
+
+    /** Half-closes after a completed migration. */
+    void close() {
+        try {
+            call.onCompleted();
+        } catch (RuntimeException ignored) {
+            // The destination may already have ended the call; the migration is complete either way.
+        }
+    }
+}

@@ -1,0 +1,583 @@
+package dev.ferry.source;
+
+import dev.ferry.dirty.DirtyBitmap;
+import dev.ferry.dirty.DirtyTracker;
+import dev.ferry.proto.v1.Capability;
+import dev.ferry.proto.v1.Commit;
+import dev.ferry.proto.v1.DestinationFrame;
+import dev.ferry.proto.v1.Digests;
+import dev.ferry.proto.v1.FinalState;
+import dev.ferry.proto.v1.FirstHeartbeat;
+import dev.ferry.proto.v1.Hello;
+import dev.ferry.proto.v1.HeartbeatOutcome;
+import dev.ferry.proto.v1.MigrationProgress;
+import dev.ferry.proto.v1.MigrationReport;
+import dev.ferry.proto.v1.PageBatch;
+import dev.ferry.proto.v1.Prepared;
+import dev.ferry.proto.v1.ProbeLoaded;
+import dev.ferry.proto.v1.RamRegionSpec;
+import dev.ferry.proto.v1.RoundEnd;
+import dev.ferry.proto.v1.RoundReport;
+import dev.ferry.proto.v1.SourceFrame;
+import dev.ferry.proto.v1.StateProbe;
+import dev.ferry.proto.v1.VerifyOutcome;
+import dev.ferry.proto.v1.VmShapeSpec;
+import dev.ferry.proto.v1.Welcome;
+import dev.ferry.proto.v1.ProtocolVersion;
+import dev.ferry.vm.MigratableVm;
+import dev.ferry.vm.RamRegion;
+import dev.ferry.vm.RunState;
+import dev.ferry.vm.VmShape;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import com.google.protobuf.UnsafeByteOperations;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Live pre-copy migration of one VM to one destination: handshake, a switchover probe, pre-copy rounds
+ * until the expected downtime fits, stop-and-copy, commit. {@link #run()} drives it on the caller's
+ * thread; {@link #progress()} and {@link #cancel} may be called from any thread.
+ *
+ * <p>Whatever happens before Commit is sent, the source VM ends as it started (running) and the
+ * destination discards its copy. After Running arrives the source VM stays paused and is no longer the
+ * guest's authority. If the link breaks between the two, the source cannot know whether the destination
+ * resumed: it stays paused and the report says "switchover in doubt".
+ */
+public final class SourceMigration {
+    private static final Logger LOG = Logger.getLogger(SourceMigration.class.getName());
+    private static final int PAGE = MigratableVm.PAGE_SIZE;
+    /** Pages rearmed at once, just before reading them: 1 MiB, one batch. */
+    private static final int REARM_CHUNK = PageBatchEncoder.MAX_PAGES;
+    /** Rounds without the dirty set shrinking before the migration counts as stalled. */
+    static final int STALL_ROUNDS = 3;
+    private static final long STAGE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /** How long to wait after Running for the destination's report of the guest's first heartbeat. */
+    private static final long HEARTBEAT_REPORT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(600);
+    private static final int DIGESTS_PER_FRAME = 262_144;
+    private static final int AUTO_CONVERGE_START = 20;
+    private static final int AUTO_CONVERGE_STEP = 10;
+    private static final int AUTO_CONVERGE_MAX = 99;
+
+    private final MigratableVm vm;
+    private final ManagedChannel channel;
+    private final MigrationParameters params;
+    private final MigrationMetrics metrics;
+    private final int protocolVersion;
+    private final String sessionId = UUID.randomUUID().toString();
+    private final ProgressBoard board;
+    private final AtomicBoolean started = new AtomicBoolean();
+    private volatile String cancelReason;
+    private volatile boolean commitSent;
+
+    // Engine-thread state.
+    private final DestinationLink link = new DestinationLink();
+    private final BandwidthEstimate bandwidth = new BandwidthEstimate();
+    private final List<RoundReport> roundReports = new ArrayList<>();
+    private PageBatchEncoder encoder;
+    private TokenBucket cap;
+    private long acceptedNanos;
+    private long deadlineNanos;
+    private long sequence = 1;
+    private long transferredBytes;
+    private long sendNanos;
+    private long clockOffsetNanos;
+    private long roundTripNanos;
+    private long probePauseSaveNanos;
+    private long probeLoadNanos;
+    private long stateBytes;
+    private long verifyCostNanos;
+    private double bytesPerPage = PAGE;
+    private double dirtyRate;
+    private double expectedDowntimeMs = Double.NaN;
+    private int rounds;
+    private int throttle;
+    private int maxThrottle;
+    private boolean stalled;
+
+    public SourceMigration(MigratableVm vm, ManagedChannel destination, MigrationParameters params, MeterRegistry metrics) {
+        this(vm, destination, params, metrics, ProtocolVersion.PROTOCOL_VERSION_1.getNumber());
+    }
+
+    /** With another protocol version in Hello: lets tests speak to a destination as a newer source would. */
+    SourceMigration(MigratableVm vm, ManagedChannel destination, MigrationParameters params, MeterRegistry metrics,
+                    int protocolVersion) {
+        this.vm = Objects.requireNonNull(vm, "vm");
+        this.channel = Objects.requireNonNull(destination, "destination");
+        this.params = Objects.requireNonNull(params, "params");
+        this.metrics = new MigrationMetrics(metrics);
+        this.protocolVersion = protocolVersion;
+        this.board = new ProgressBoard(vm.shape().ramBytes());
+    }
+
+    public String sessionId() {
+        return sessionId;
+    }
+
+    /** A consistent snapshot; the last one of a finished migration carries the report. */
+    public MigrationProgress progress() {
+        return board.snapshot();
+    }
+
+    /** Asks the migration to stop; honoured until Commit is sent, ignored after. */
+    public void cancel(String reason) {
+        cancelReason = reason == null || reason.isBlank() ? "cancelled" : reason;
+    }
+
+    /** Runs the whole migration on this thread. Never throws for a migration failure: the report says it. */
+    public MigrationReport run() {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("migration " + sessionId + " already ran");
+        }
+        acceptedNanos = System.nanoTime();
+        deadlineNanos = params.timeout().isZero() ? Long.MAX_VALUE : acceptedNanos + params.timeout().toNanos();
+        encoder = new PageBatchEncoder(vm.ram(), params.compression() == MigrationParameters.PageCompression.LZ4);
+        cap = params.bandwidthBytesPerSecond() > 0 ? new TokenBucket(params.bandwidthBytesPerSecond()) : null;
+        boolean wasRunning = vm.runState() == RunState.RUNNING;
+        DirtyTracker tracker = vm.dirtyTracker();
+        MigrationReport.Builder report = MigrationReport.newBuilder().setMode("precopy")
+                .setRamTotalBytes(vm.shape().ramBytes());
+        long setupNanos = 0;
+        try (DirtyBitmap dirty = new DirtyBitmap(tracker.pageCount())) {
+            try {
+                connect();
+                link.open(channel);
+                handshake();
+                tracker.start();
+                probeSwitchover(wasRunning);
+                setupNanos = System.nanoTime() - acceptedNanos;
+                metrics.setup(setupNanos);
+                precopy(tracker, dirty);
+                Switchover switchover = stopAndCopy(tracker, dirty);
+                report.setStatus("completed")
+                        .setDowntimeMs(switchover.downtimeNanos / 1e6)
+                        .setVerified(switchover.verified);
+                if (switchover.blackoutNanos >= 0) {
+                    report.setGuestBlackoutMs(switchover.blackoutNanos / 1e6);
+                }
+                metrics.downtime(switchover.downtimeNanos);
+            } catch (MigrationFailure failure) {
+                rollBack(failure, wasRunning, report);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "migration " + sessionId + " failed", e);
+                rollBack(MigrationFailure.failed("source error: " + e), wasRunning, report);
+            } finally {
+                tracker.stop();
+                if (throttle > 0) {
+                    vm.throttle(0);
+                }
+            }
+        }
+        long totalNanos = System.nanoTime() - acceptedNanos;
+        metrics.total(totalNanos);
+        metrics.throttle(0);
+        MigrationReport finished = report
+                .setTotalMs(totalNanos / 1e6)
+                .setSetupMs(setupNanos / 1e6)
+                .setRounds(rounds)
+                .setTransferredBytes(transferredBytes)
+                .setZeroPages(encoder.zeroPages())
+                .setNormalPages(encoder.rawPages())
+                .setCompressedPages(encoder.compressedPages())
+                .setThroughputMbps(sendNanos > 0 ? transferredBytes / 1e6 / (sendNanos / 1e9) : 0)
+                .setDirtyRatePagesPerS(dirtyRate)
+                .setMaxThrottlePercent(maxThrottle)
+                .setStalled(stalled)
+                .addAllRoundReports(roundReports)
+                .setExpectedDowntimeMs(Double.isNaN(expectedDowntimeMs) ? -1 : expectedDowntimeMs)
+                .build();
+        board.finish(finished);
+        return finished;
+    }
+
+    private void rollBack(MigrationFailure failure, boolean wasRunning, MigrationReport.Builder report) {
+        if (commitSent && !failure.destinationDeclined()) {
+            // The destination may have resumed: resuming here could leave two running copies.
+            report.setStatus("failed").setError("switchover in doubt: Commit was sent but the destination's Running "
+                    + "never arrived (" + failure.getMessage() + "); the source VM stays paused, ask the "
+                    + "destination for its status");
+            link.abort("switchover in doubt");
+            return;
+        }
+        link.abort(failure.getMessage());
+        if (wasRunning) {
+            vm.resume();
+        }
+        report.setStatus(failure.status()).setError(failure.getMessage());
+    }
+
+    private MigrationFailure interruption() {
+        if (commitSent) {
+            return null;
+        }
+        String reason = cancelReason;
+        if (reason != null) {
+            return MigrationFailure.cancelled(reason);
+        }
+        if (System.nanoTime() > deadlineNanos) {
+            return MigrationFailure.cancelled("timed out after " + params.timeout().toMillis() + " ms");
+        }
+        return null;
+    }
+
+    private final Supplier<MigrationFailure> interruption = this::interruption;
+
+    /** Connects before Hello, so the handshake's clock sample does not include TCP and HTTP/2 set-up. */
+    private void connect() {
+        long deadline = System.nanoTime() + STAGE_TIMEOUT_NANOS;
+        while (true) {
+            ConnectivityState state = channel.getState(true);
+            if (state == ConnectivityState.READY) {
+                return;
+            }
+            if (state == ConnectivityState.TRANSIENT_FAILURE || state == ConnectivityState.SHUTDOWN) {
+                throw MigrationFailure.failed("cannot connect to the destination " + channel.authority()
+                        + " (channel " + state + ")");
+            }
+            MigrationFailure stop = interruption();
+            if (stop != null) {
+                throw stop;
+            }
+            if (System.nanoTime() > deadline) {
+                throw MigrationFailure.failed("no connection to the destination " + channel.authority() + " within "
+                        + TimeUnit.NANOSECONDS.toSeconds(STAGE_TIMEOUT_NANOS) + " s");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw MigrationFailure.cancelled("interrupted while connecting");
+            }
+        }
+    }
+
+    private void handshake() {
+        VmShape shape = vm.shape();
+        VmShapeSpec.Builder spec = VmShapeSpec.newBuilder()
+                .setVcpus(shape.vcpus())
+                .setCpuFeatures(shape.cpuFeatures())
+                .setKind(shape.kind());
+        for (RamRegion region : shape.ram()) {
+            spec.addRam(RamRegionSpec.newBuilder().setSlot(region.slot()).setGuestPhysAddr(region.guestPhysAddr())
+                    .setSize(region.size()));
+        }
+        Hello.Builder hello = Hello.newBuilder()
+                .setProtocolVersionValue(protocolVersion)
+                .setSessionId(sessionId)
+                .setShape(spec);
+        if (params.compression() == MigrationParameters.PageCompression.LZ4) {
+            hello.addCapabilities(Capability.CAPABILITY_LZ4);
+        }
+        if (params.verify()) {
+            hello.addCapabilities(Capability.CAPABILITY_VERIFY);
+        }
+        long sent = System.nanoTime();
+        link.send(SourceFrame.newBuilder().setHello(hello.setSourceClockNanos(sent)).build(), interruption);
+        Welcome welcome = link.expect(DestinationFrame.FrameCase.WELCOME, STAGE_TIMEOUT_NANOS, "Welcome", interruption)
+                .getWelcome();
+        clockSample(sent, welcome.getHelloReceivedClockNanos(), welcome.getDestinationClockNanos(), System.nanoTime());
+    }
+
+    /**
+     * One NTP-style exchange: source send, destination receive, destination send, source receive. The
+     * sample with the shortest round trip wins: its offset has the smallest error bound.
+     */
+    private void clockSample(long sent, long arrived, long answered, long received) {
+        long roundTrip = Math.max(0, (received - sent) - (answered - arrived));
+        if (roundTripNanos == 0 || roundTrip < roundTripNanos) {
+            roundTripNanos = Math.max(1, roundTrip);
+            clockOffsetNanos = ((arrived - sent) + (answered - received)) / 2;
+        }
+    }
+
+    /**
+     * Measures the switchover's fixed costs instead of assuming them: one real pause + save + resume here,
+     * and the destination loading that state into its idle VM. The final state overwrites the probe.
+     */
+    private void probeSwitchover(boolean wasRunning) {
+        long start = System.nanoTime();
+        byte[] state;
+        if (wasRunning) {
+            vm.pause();
+            try {
+                state = vm.saveState();
+            } finally {
+                vm.resume();
+            }
+        } else {
+            state = vm.saveState();
+        }
+        probePauseSaveNanos = System.nanoTime() - start;
+        stateBytes = state.length;
+        long sent = System.nanoTime();
+        link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
+                .setState(UnsafeByteOperations.unsafeWrap(state))).build(), interruption);
+        ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
+                interruption).getProbeLoaded();
+        clockSample(sent, loaded.getProbeReceivedClockNanos(), loaded.getDestinationClockNanos(), System.nanoTime());
+        probeLoadNanos = loaded.getLoadNanos();
+        if (params.verify()) {
+            verifyCostNanos = estimateVerifyCost();
+        }
+    }
+
+    /** Digesting every page happens twice while paused (source, then destination): time a sample. */
+    private long estimateVerifyCost() {
+        long pages = vm.shape().pageCount();
+        long sample = Math.min(pages, 1024);
+        long start = System.nanoTime();
+        PageDigests.of(vm.ram(), 0, (int) sample);
+        long nanos = System.nanoTime() - start;
+        return (long) (2.0 * nanos * pages / sample);
+    }
+
+    /** Pause + save + state transfer + load + the Prepared/Commit round trip (+ verify), in ms. */
+    private double switchoverOverheadMs() {
+        double fixed = (probePauseSaveNanos + probeLoadNanos + roundTripNanos + verifyCostNanos) / 1e6;
+        return fixed + bandwidth.millisFor(stateBytes);
+    }
+
+    private void precopy(DirtyTracker tracker, DirtyBitmap dirty) {
+        board.phase("precopy");
+        tracker.sync(dirty);
+        long leastDirty = Long.MAX_VALUE;
+        int roundsWithoutShrinking = 0;
+        while (true) {
+            int round = ++rounds;
+            board.round(round);
+            long roundStart = System.nanoTime();
+            RoundTotals totals = sendRound(round, dirty, tracker, true);
+            endRound(round, totals, false);
+            metrics.round();
+            tracker.sync(dirty);
+            long remaining = dirty.count();
+            double roundSeconds = Math.max(1e-6, (System.nanoTime() - roundStart) / 1e9);
+            dirtyRate = remaining / roundSeconds;
+            bandwidth.sample(totals.wireBytes, totals.uncappedNanos);
+            if (totals.pages >= 64) {
+                bytesPerPage = Math.max(1.0, (double) totals.payloadBytes / totals.pages);
+            }
+            double remainingBytes = remaining * bytesPerPage;
+            expectedDowntimeMs = bandwidth.millisFor(remainingBytes) + switchoverOverheadMs();
+            roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
+                    .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
+                    .setDurationMs(roundSeconds * 1e3).setDirtiedPages(remaining).build());
+            if (remaining < leastDirty) {
+                leastDirty = remaining;
+                roundsWithoutShrinking = 0;
+            } else if (++roundsWithoutShrinking >= STALL_ROUNDS) {
+                stalled = true;
+            }
+            metrics.expectedDowntime(expectedDowntimeMs);
+            board.model(bytesPerPage, switchoverOverheadMs(),
+                    bandwidth.known() ? dirtyRate * bytesPerPage / bandwidth.bytesPerSecond() : 1);
+            board.sent(0, 0, remaining, throughputMbps());
+            board.estimate(dirtyRate, expectedDowntimeMs, stalled, throttle);
+            if (expectedDowntimeMs <= params.maxDowntime().toMillis()) {
+                link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
+                return;
+            }
+            MigrationFailure stop = interruption();
+            if (stop != null) {
+                throw stop;
+            }
+            if (stalled && params.onStall() == MigrationParameters.OnStall.FAIL) {
+                throw MigrationFailure.failed("stalled: the dirty set has not shrunk below " + leastDirty + " pages for "
+                        + STALL_ROUNDS + " rounds (" + describeConvergence(remaining) + ")");
+            }
+            if (round >= params.maxRounds()) {
+                throw MigrationFailure.failed("did not converge in " + round + " rounds: " + describeConvergence(remaining));
+            }
+            if (params.autoConverge() || (stalled && params.onStall() == MigrationParameters.OnStall.AUTO_CONVERGE)) {
+                throttle = throttle == 0 ? AUTO_CONVERGE_START : Math.min(AUTO_CONVERGE_MAX, throttle + AUTO_CONVERGE_STEP);
+                maxThrottle = Math.max(maxThrottle, throttle);
+                vm.throttle(throttle);
+                metrics.throttle(throttle);
+            }
+        }
+    }
+
+    private String describeConvergence(long remaining) {
+        return String.format("expected downtime %.1f ms > max %d ms with %d pages dirty, dirty rate %.0f pages/s, "
+                        + "bandwidth %.1f MB/s, switchover overhead %.1f ms (pause+save %.2f, load %.2f, "
+                        + "round trip %.2f, verify %.2f, %d state bytes)",
+                expectedDowntimeMs, params.maxDowntime().toMillis(), remaining, dirtyRate,
+                bandwidth.bytesPerSecond() / 1e6, switchoverOverheadMs(), probePauseSaveNanos / 1e6,
+                probeLoadNanos / 1e6, roundTripNanos / 1e6, verifyCostNanos / 1e6, stateBytes);
+    }
+
+    /** Throughput including the round in progress, which began at {@code roundStart}. */
+    private double liveMbps(long roundStart, long capWait) {
+        long nanos = sendNanos + (System.nanoTime() - roundStart - capWait);
+        return nanos > 0 ? transferredBytes / 1e6 / (nanos / 1e9) : 0;
+    }
+
+    private double throughputMbps() {
+        return sendNanos > 0 ? transferredBytes / 1e6 / (sendNanos / 1e9) : 0;
+    }
+
+    private record RoundTotals(long pages, long zeroPages, long payloadBytes, long wireBytes, long uncappedNanos) {
+    }
+
+    /**
+     * Sends every page set in {@code dirty} and clears it. With {@code live}, each chunk is rearmed just
+     * before its pages are read (so writes after the read show up in the next sync) and the bandwidth cap
+     * applies; the final round runs paused and uncapped.
+     */
+    private RoundTotals sendRound(int round, DirtyBitmap dirty, DirtyTracker tracker, boolean live) {
+        long start = System.nanoTime();
+        long capWait = 0;
+        long pages = 0;
+        long zeroBefore = encoder.zeroPages();
+        long payload = 0;
+        long wire = 0;
+        long toSend = dirty.count();
+        long pageCount = dirty.pages();
+        long page = dirty.nextSetBit(0);
+        while (page >= 0) {
+            long chunkStart = page - page % REARM_CHUNK;
+            long chunkEnd = Math.min(pageCount, chunkStart + REARM_CHUNK);
+            if (live) {
+                tracker.rearm(dirty, chunkStart, chunkEnd - chunkStart);
+            }
+            for (; page >= 0 && page < chunkEnd; page = dirty.nextSetBit(page + 1)) {
+                dirty.clear(page);
+                if (encoder.add(page)) {
+                    long[] sent = flush(round, live);
+                    pages += sent[0];
+                    payload += sent[1];
+                    wire += sent[2];
+                    capWait += sent[3];
+                    board.sent(sent[0], sent[1], toSend - pages, liveMbps(start, capWait));
+                }
+            }
+        }
+        if (!encoder.isEmpty()) {
+            long[] sent = flush(round, live);
+            pages += sent[0];
+            payload += sent[1];
+            wire += sent[2];
+            capWait += sent[3];
+            board.sent(sent[0], sent[1], toSend - pages, liveMbps(start, capWait));
+        }
+        long elapsed = System.nanoTime() - start;
+        sendNanos += elapsed - capWait;
+        return new RoundTotals(pages, encoder.zeroPages() - zeroBefore, payload, wire, elapsed - capWait);
+    }
+
+    /** Returns {pages, payload bytes, wire bytes, nanos waited for the cap}. */
+    private long[] flush(int round, boolean live) {
+        long zero = encoder.zeroPages();
+        long raw = encoder.rawPages();
+        long lz4 = encoder.compressedPages();
+        int pages = encoder.pages();
+        PageBatch batch = encoder.take(round, sequence++);
+        SourceFrame frame = SourceFrame.newBuilder().setPageBatch(batch).build();
+        int wire = frame.getSerializedSize();
+        long waited = 0;
+        if (live && cap != null) {
+            try {
+                waited = cap.take(wire);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw MigrationFailure.cancelled("interrupted");
+            }
+        }
+        link.checkQuiet(interruption);
+        link.send(frame, interruption);
+        long payload = batch.getData().size();
+        transferredBytes += payload;
+        metrics.batch();
+        metrics.pages(encoder.zeroPages() - zero, encoder.rawPages() - raw, encoder.compressedPages() - lz4, payload);
+        return new long[] {pages, payload, wire, waited};
+    }
+
+    private void endRound(int round, RoundTotals totals, boolean last) {
+        link.send(SourceFrame.newBuilder().setRoundEnd(RoundEnd.newBuilder()
+                .setRound(round).setPages(totals.pages).setLastSequence(sequence - 1).setFinal(last)).build(),
+                interruption);
+    }
+
+    private record Switchover(long downtimeNanos, long blackoutNanos, boolean verified) {
+    }
+
+    private Switchover stopAndCopy(DirtyTracker tracker, DirtyBitmap dirty) {
+        board.phase("stop-and-copy");
+        long lastHeartbeat = vm.heartbeats().lastNanos();
+        long pausedAt = System.nanoTime();
+        vm.pause();
+        int round = ++rounds;
+        board.round(round);
+        long roundStart = System.nanoTime();
+        tracker.sync(dirty);
+        RoundTotals totals = sendRound(round, dirty, tracker, false);
+        endRound(round, totals, true);
+        metrics.round();
+        roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
+                .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
+                .setDurationMs((System.nanoTime() - roundStart) / 1e6).setDirtiedPages(0).build());
+        if (params.verify()) {
+            sendDigests();
+        }
+        byte[] state = vm.saveState();
+        link.send(SourceFrame.newBuilder().setFinalState(FinalState.newBuilder()
+                .setState(UnsafeByteOperations.unsafeWrap(state)).setBatches(sequence - 1)).build(), interruption);
+        board.phase("committing");
+        Prepared prepared = link.expect(DestinationFrame.FrameCase.PREPARED, STAGE_TIMEOUT_NANOS, "Prepared",
+                interruption).getPrepared();
+        if (params.verify() && prepared.getVerify() != VerifyOutcome.VERIFY_OUTCOME_PASSED) {
+            throw MigrationFailure.failed("verify was requested but the destination reports " + prepared.getVerify());
+        }
+        MigrationFailure stop = interruption();
+        if (stop != null) {
+            throw stop;
+        }
+        commitSent = true;
+        long commitAt = System.nanoTime();
+        link.send(SourceFrame.newBuilder().setCommit(Commit.newBuilder().setSessionId(sessionId)).build(), interruption);
+        long resumeClock = link.expect(DestinationFrame.FrameCase.RUNNING, STAGE_TIMEOUT_NANOS, "Running",
+                interruption).getRunning().getResumeClockNanos();
+        long runningAt = System.nanoTime();
+        // The destination resumed after Commit left and before Running arrived: that bounds the offset's error.
+        long resumedAt = Math.clamp(resumeClock - clockOffsetNanos, commitAt, runningAt);
+        // Released: the destination runs the guest; this VM stays paused for the caller to discard or keep.
+        long downtime = resumedAt - pausedAt;
+        board.phase("completed");
+        long blackout = -1;
+        try {
+            DestinationFrame heartbeat = link.poll(DestinationFrame.FrameCase.FIRST_HEARTBEAT,
+                    HEARTBEAT_REPORT_WAIT_NANOS);
+            if (heartbeat != null && lastHeartbeat >= 0) {
+                FirstHeartbeat first = heartbeat.getFirstHeartbeat();
+                if (first.getOutcome() == HeartbeatOutcome.HEARTBEAT_OUTCOME_OBSERVED) {
+                    blackout = Math.max(first.getHeartbeatClockNanos() - clockOffsetNanos, resumedAt) - lastHeartbeat;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        link.close();
+        return new Switchover(downtime, blackout, prepared.getVerify() == VerifyOutcome.VERIFY_OUTCOME_PASSED);
+    }
+
+    private void sendDigests() {
+        long pages = vm.shape().pageCount();
+        for (long first = 0; first < pages; first += DIGESTS_PER_FRAME) {
+            int count = (int) Math.min(DIGESTS_PER_FRAME, pages - first);
+            link.send(SourceFrame.newBuilder().setDigests(Digests.newBuilder()
+                    .setFirstPage(first).setCount(count)
+                    .setCrc32C(UnsafeByteOperations.unsafeWrap(PageDigests.of(vm.ram(), first, count)))).build(),
+                    interruption);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.ferry.source;
+
+/** The --bandwidth cap: at most {@code rate} bytes per second, in bursts of at most one second's worth. */
+final class TokenBucket {
+    private final long rate;
+    private double tokens;
+    private long last = System.nanoTime();
+
+    TokenBucket(long bytesPerSecond) {
+        this.rate = bytesPerSecond;
+        this.tokens = Math.min(bytesPerSecond, 1 << 20);
+    }
+
+    /** Waits until {@code bytes} may go; returns the nanoseconds spent waiting. */
+    long take(long bytes) throws InterruptedException {
+        long now = System.nanoTime();
+        tokens = Math.min(rate, tokens + (now - last) * (rate / 1e9));
+        last = now;
+        tokens -= bytes;
+        if (tokens >= 0) {
+            return 0;
+        }
+        long waitNanos = (long) (-tokens / rate * 1e9);
+        Thread.sleep(waitNanos / 1_000_000, (int) (waitNanos % 1_000_000));
+        return System.nanoTime() - now;
+    }
+}

@@ -1,0 +1,48 @@
+package dev.ferry.source;
+
+import dev.ferry.proto.v1.MigrationReport;
+import dev.ferry.proto.v1.RoundReport;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Prints what a 256 MiB VM's first round achieves over loopback (raw and LZ4). A figure to read, not a
+ * timing assertion: the test only checks that each migration completes with identical memory.
+ */
+class LoopbackThroughputTest {
+    private static final long MIB = 1 << 20;
+
+    @Test
+    void printsFirstRoundThroughputFor256MiB() throws Exception {
+        migrate(32 * MIB, MigrationParameters.PageCompression.NONE, false); // warms up the JIT and Netty
+        for (MigrationParameters.PageCompression compression : MigrationParameters.PageCompression.values()) {
+            migrate(256 * MIB, compression, true);
+        }
+    }
+
+    private static void migrate(long ram, MigrationParameters.PageCompression compression, boolean print)
+            throws Exception {
+        {
+            MemoryVm source = new MemoryVm(MemoryVm.shape(ram), 1, 0).fill(3);
+            source.resume();
+            try (MigrationBench bench = new MigrationBench()) {
+                MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withCompression(compression));
+                assertEquals("completed", report.getStatus(), report.getError());
+                SourceMigrationTest.assertSameMemory(source, bench.running.get());
+                RoundReport first = report.getRoundReports(0);
+                if (!print) {
+                    return;
+                }
+                System.out.printf("256 MiB VM, %s: round 1 %d pages (%d zero) %.1f MiB on the wire in %.1f ms = %.0f MiB/s"
+                                + " of RAM, %.0f MiB/s of payload; downtime %.2f ms, total %.1f ms%n",
+                        compression, first.getPages(), first.getZeroPages(), first.getBytes() / (double) MIB,
+                        first.getDurationMs(), 256 / (first.getDurationMs() / 1e3),
+                        first.getBytes() / (double) MIB / (first.getDurationMs() / 1e3),
+                        report.getDowntimeMs(), report.getTotalMs());
+            } finally {
+                source.close();
+            }
+        }
+    }
+}
