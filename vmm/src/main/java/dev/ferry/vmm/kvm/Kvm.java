@@ -51,4 +51,34 @@ public final class Kvm implements AutoCloseable {
     public void close() {
         Libc.close(fd);
     }
+
+    // ---- runtime ioctls ----
+
+    /**
+     * KVM_GET_SUPPORTED_CPUID: the CPUID leaves this host can give a guest. Retries with a larger table while
+     * the kernel answers E2BIG.
+     */
+    public Cpuid supportedCpuid() {
+        for (int capacity = 64; ; capacity *= 2) {
+            Cpuid cpuid = new Cpuid(capacity);
+            int rc = Libc.ioctlErrno(fd, "KVM_GET_SUPPORTED_CPUID", KvmIoctl.KVM_GET_SUPPORTED_CPUID,
+                    cpuid.segment().address());
+            if (rc >= 0) {
+                return cpuid;
+            }
+            cpuid.close();
+            if (rc != -E2BIG || capacity >= 4096) {
+                throw new dev.ferry.vmm.sys.SyscallException("ioctl KVM_GET_SUPPORTED_CPUID", -rc);
+            }
+        }
+    }
+
+    /** Throws naming the capability when the kernel lacks it. */
+    public void requireExtension(int capability, String name) {
+        if (checkExtension(capability) <= 0) {
+            throw new IllegalStateException("KVM lacks " + name + " (capability " + capability + ")");
+        }
+    }
+
+    private static final int E2BIG = 7;
 }

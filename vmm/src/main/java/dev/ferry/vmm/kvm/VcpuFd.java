@@ -59,4 +59,24 @@ public final class VcpuFd implements AutoCloseable {
         Libc.munmap(run.segment());
         Libc.close(fd);
     }
+
+    // ---- runtime ioctls ----
+
+    /** KVM_SET_CPUID2: the CPUID the guest sees on this vCPU. */
+    public void setCpuid2(Cpuid cpuid) {
+        Libc.ioctl(fd, "KVM_SET_CPUID2", KvmIoctl.KVM_SET_CPUID2, cpuid.segment());
+    }
+
+    /**
+     * KVM_SET_SIGNAL_MASK: the thread's signal mask while inside KVM_RUN, as the kernel's 64-bit sigset
+     * ({@code bit n-1} blocks signal n).
+     */
+    public void setSignalMask(long kernelSigset) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(KvmStructs.SIGNAL_MASK_HEADER_SIZE + KvmStructs.KERNEL_SIGSET_SIZE, 8);
+            mask.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, KvmStructs.KERNEL_SIGSET_SIZE);
+            mask.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 4, kernelSigset);
+            Libc.ioctl(fd, "KVM_SET_SIGNAL_MASK", KvmIoctl.KVM_SET_SIGNAL_MASK, mask);
+        }
+    }
 }
