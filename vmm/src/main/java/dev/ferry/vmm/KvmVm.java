@@ -2,6 +2,7 @@ package dev.ferry.vmm;
 
 import dev.ferry.dirty.DirtyLogPort;
 import dev.ferry.dirty.DirtyTracker;
+import dev.ferry.dirty.KvmDirtyLogTracker;
 import dev.ferry.vm.GuestRam;
 import dev.ferry.vm.Heartbeats;
 import dev.ferry.vm.MigratableVm;
@@ -70,7 +71,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
     private volatile int throttlePercent;
     private ScheduledExecutorService throttleClock;
     private ScheduledFuture<?> throttleTick;
-    private volatile DirtyTracker tracker;
+    private final KvmDirtyLogTracker tracker;
     private boolean closed;
 
     private KvmVm(VmConfig config) {
@@ -129,12 +130,8 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
         this.memory = mem;
         this.cpuid = table;
         this.dirtyLogPort = new KvmDirtyLogPort(memory, manualDirtyProtect);
-        memory.onHostWrite(page -> {
-            DirtyTracker t = tracker;
-            if (t != null) {
-                t.recordHostWrite(page);
-            }
-        });
+        this.tracker = new KvmDirtyLogTracker(dirtyLogPort);
+        memory.onHostWrite(tracker::recordHostWrite);
         this.uart = new Uart16550(Uart16550.COM1, config.serial(), heartbeats, counters,
                 high -> vmFd.irqLine(Uart16550.COM1_IRQ, high));
         this.i8042 = new I8042(this::stopNormally);
@@ -213,22 +210,10 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
         return memory.ram();
     }
 
+    /** KVM's dirty log behind the engine's tracker; the VMM's own writes reach it through {@link GuestMemory}. */
     @Override
     public DirtyTracker dirtyTracker() {
-        DirtyTracker t = tracker;
-        if (t == null) {
-            synchronized (lifecycle) {
-                if (tracker == null) {
-                    tracker = newTracker(dirtyLogPort);
-                }
-                t = tracker;
-            }
-        }
-        return t;
-    }
-
-    private static DirtyTracker newTracker(DirtyLogPort port) {
-        throw new UnsupportedOperationException("the KVM dirty-log tracker is not available in this build");
+        return tracker;
     }
 
     @Override
@@ -423,10 +408,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
                 throttleClock.shutdownNow();
             }
         }
-        DirtyTracker t = tracker;
-        if (t != null) {
-            t.stop();
-        }
+        tracker.stop();
         vcpus.forEach(VcpuFd::close);
         vmFd.close();
         memory.close();

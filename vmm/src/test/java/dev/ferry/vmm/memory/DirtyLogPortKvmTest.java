@@ -2,6 +2,7 @@ package dev.ferry.vmm.memory;
 
 import dev.ferry.dirty.DirtyBitmap;
 import dev.ferry.dirty.DirtyLogPort;
+import dev.ferry.dirty.DirtyTracker;
 import dev.ferry.vm.RamRegion;
 import dev.ferry.vmm.KvmVm;
 import dev.ferry.vmm.VmConfig;
@@ -82,5 +83,33 @@ class DirtyLogPortKvmTest {
         assertEquals(List.of(new RamRegion(0, 0, 3L << 30), new RamRegion(1, 4L << 30, 1L << 30)),
                 GuestMemory.layout(4L << 30));
         assertEquals(List.of(new RamRegion(0, 0, 1L << 30)), GuestMemory.layout(1L << 30));
+    }
+
+    @Test
+    void theVmsDirtyTrackerSeesGuestWritesAndTheVmmsOwnWrites() throws Exception {
+        long load = LongModePayload.DEFAULT_LOAD_ADDRESS;
+        try (KvmVm vm = KvmVm.create(VmConfig.of("tracker", 8 << 20, 1,
+                new LongModePayload(WRITE_THREE_PAGES, load, load)))) {
+            DirtyTracker tracker = vm.dirtyTracker();
+            assertEquals(2048, tracker.pageCount());
+            tracker.start();
+            try (DirtyBitmap dirty = new DirtyBitmap(tracker.pageCount())) {
+                tracker.sync(dirty);
+                assertEquals(2048, dirty.count(), "the first sync reports every page");
+                tracker.rearm(dirty, 0, dirty.pages());
+                dirty.clearAll();
+
+                vm.resume();
+                assertTrue(vm.awaitStopped(Duration.ofSeconds(10)));
+                vm.memory().write(0x600010, new byte[] {1, 2, 3});
+                tracker.sync(dirty);
+                assertTrue(dirty.get(0x300) && dirty.get(0x301) && dirty.get(0x305), "guest writes");
+                assertTrue(dirty.get(0x600), "the VMM's own write, recorded as a host write");
+                assertFalse(dirty.get(0x302));
+                assertFalse(dirty.get(0x601));
+            } finally {
+                tracker.stop();
+            }
+        }
     }
 }
