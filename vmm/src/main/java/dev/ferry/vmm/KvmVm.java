@@ -64,8 +64,11 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
     private final I8042 i8042;
     private final A20Gate a20Gate = new A20Gate();
     private final VmShape shape;
+    /** Serializes pause, resume and throttle; never taken by a vCPU thread, so it may wait for them. */
+    private final Object control = new Object();
+    /** Guards the state and stop reason; held only briefly, vCPU threads take it when the guest stops the VM. */
     private final Object lifecycle = new Object();
-    private RunState state = RunState.CREATED;
+    private volatile RunState state = RunState.CREATED;
     private String stopReason;
     private boolean stoppedByError;
     private volatile int throttlePercent;
@@ -218,41 +221,49 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
 
     @Override
     public RunState runState() {
-        synchronized (lifecycle) {
-            return state;
-        }
+        return state;
     }
 
     @Override
     public void pause() {
-        synchronized (lifecycle) {
+        synchronized (control) {
             if (state != RunState.RUNNING) {
                 return;
             }
+            // Not under the lifecycle lock: a vCPU that stops the VM meanwhile must be able to take it.
             gate.pause(this::kickAll);
-            state = RunState.PAUSED;
-            lifecycle.notifyAll();
+            synchronized (lifecycle) {
+                if (state == RunState.RUNNING) {
+                    state = RunState.PAUSED;
+                    lifecycle.notifyAll();
+                }
+            }
         }
     }
 
     @Override
     public void resume() {
-        synchronized (lifecycle) {
-            switch (state) {
-                case RUNNING -> {
-                    return;
-                }
-                case STOPPED -> throw new IllegalStateException("VM " + config.name() + " is stopped: " + stopReason);
-                case CREATED -> {
-                    for (VcpuLoop loop : loops) {
-                        loop.start(config.name());
-                    }
-                }
-                case PAUSED -> { }
+        synchronized (control) {
+            RunState now = state;
+            if (now == RunState.RUNNING) {
+                return;
             }
-            state = RunState.RUNNING;
+            if (now == RunState.STOPPED) {
+                throw new IllegalStateException("VM " + config.name() + " is stopped: " + stopReason().orElse(""));
+            }
+            if (now == RunState.CREATED) {
+                for (VcpuLoop loop : loops) {
+                    loop.start(config.name());
+                }
+            }
+            synchronized (lifecycle) {
+                if (state == RunState.STOPPED) {
+                    throw new IllegalStateException("VM " + config.name() + " is stopped: " + stopReason);
+                }
+                state = RunState.RUNNING;
+                lifecycle.notifyAll();
+            }
             gate.open();
-            lifecycle.notifyAll();
         }
     }
 
@@ -261,7 +272,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
         if (percent < 0 || percent > 99) {
             throw new IllegalArgumentException("throttle is 0..99 percent, not " + percent);
         }
-        synchronized (lifecycle) {
+        synchronized (control) {
             throttlePercent = percent;
             if (percent == 0) {
                 if (throttleTick != null) {
@@ -403,7 +414,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
         } else {
             stopNormally("VM closed");
         }
-        synchronized (lifecycle) {
+        synchronized (control) {
             if (throttleClock != null) {
                 throttleClock.shutdownNow();
             }

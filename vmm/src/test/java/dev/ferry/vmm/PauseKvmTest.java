@@ -64,4 +64,31 @@ class PauseKvmTest {
             assertEquals(RunState.PAUSED, vm.runState());
         }
     }
+
+    @Test
+    void pausingAndResumingWhileTheGuestStopsTheVmNeverDeadlocks() throws Exception {
+        byte[] program = GuestPrograms.concat(
+                bytes(0xB9, 0x20, 0x4E, 0x00, 0x00),  // mov ecx, 20000
+                bytes(0xE6, 0x80),                    // l: out 0x80, al
+                bytes(0xFF, 0xC9),                    // dec ecx
+                bytes(0x75, 0xFA),                    // jnz l
+                GuestPrograms.RESET_VIA_I8042);
+        long load = LongModePayload.DEFAULT_LOAD_ADDRESS;
+        try (KvmVm vm = KvmVm.create(VmConfig.of("race", 4 << 20, 1, new LongModePayload(program, load, load)))) {
+            vm.resume();
+            Thread operator = Thread.ofPlatform().start(() -> {
+                while (vm.runState() != RunState.STOPPED) {
+                    vm.pause();
+                    try {
+                        vm.resume();
+                    } catch (IllegalStateException stopped) {
+                        return;
+                    }
+                }
+            });
+            assertTrue(operator.join(Duration.ofSeconds(30)), "pause/resume racing the guest's reset finished");
+            assertTrue(vm.awaitStopped(Duration.ofSeconds(10)));
+            assertEquals("guest requested reset via i8042", vm.stopReason().orElseThrow());
+        }
+    }
 }
