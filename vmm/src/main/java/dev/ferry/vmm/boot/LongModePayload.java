@@ -47,7 +47,9 @@ public record LongModePayload(byte[] image, long loadAddress, long entry) implem
         }
         memory.write(loadAddress, image);
         memory.write(GDT_ADDRESS, gdt(true));
-        memory.write(PML4_ADDRESS, table(PDPT_ADDRESS | 3, 1, 0));
+        ByteBuffer pml4 = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        pml4.putLong(0, PDPT_ADDRESS | 3);
+        memory.write(PML4_ADDRESS, pml4.array());
         ByteBuffer pdpt = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
         for (int gib = 0; gib < 4; gib++) {
             pdpt.putLong(gib * 8, (PD_ADDRESS + gib * 4096L) | 3);
@@ -82,12 +84,6 @@ public record LongModePayload(byte[] image, long loadAddress, long entry) implem
         gdt.putLong(8, longMode ? 0x00af9b000000ffffL : 0x00cf9b000000ffffL);
         gdt.putLong(16, 0x00cf93000000ffffL);
         return gdt.array();
-    }
-
-    private static byte[] table(long firstEntry, int entries, int unused) {
-        ByteBuffer table = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
-        table.putLong(0, firstEntry);
-        return table.array();
     }
 
     @Override

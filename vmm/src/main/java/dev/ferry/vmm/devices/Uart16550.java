@@ -1,7 +1,6 @@
 package dev.ferry.vmm.devices;
 
 import java.util.ArrayDeque;
-import java.util.Arrays;
 
 /**
  * A 16550A UART on eight I/O ports (COM1: 0x3F8, IRQ 4). The transmitter is infinitely fast (LSR always
@@ -198,10 +197,5 @@ public final class Uart16550 implements PortDevice {
     private void updateInterrupt() {
         boolean pending = ((ier & IER_RX) != 0 && !rx.isEmpty()) || ((ier & IER_THRE) != 0 && thrInterrupt);
         irq.set(pending && (mcr & 0x08) != 0); // OUT2 gates the IRQ on PCs
-    }
-
-    @Override
-    public String toString() {
-        return "Uart16550@0x" + Integer.toHexString(base) + Arrays.toString(new int[] {ier, lcr, mcr});
     }
 }

@@ -12,7 +12,8 @@ import java.nio.file.Path;
 
 /**
  * Serves the console on a unix socket: one client at a time (a new one replaces the old); bytes written while
- * no client is connected are dropped, as on a real serial line with nothing plugged in.
+ * no client is connected, or that a slow client cannot take at once, are dropped, as on a serial line with
+ * nothing listening. Output only: the guest's receive side is fed through {@link Uart16550#receive}.
  */
 final class UnixSocketSerialSink implements SerialSink {
     private final Path path;
@@ -42,6 +43,8 @@ final class UnixSocketSerialSink implements SerialSink {
         while (server.isOpen()) {
             try {
                 SocketChannel accepted = server.accept();
+                // A console client that stops reading must not stall the vCPU: bytes it cannot take are dropped.
+                accepted.configureBlocking(false);
                 SocketChannel previous = client;
                 client = accepted;
                 if (previous != null) {

@@ -1,12 +1,15 @@
 package dev.ferry.vmm.kvm;
 
 import dev.ferry.vmm.sys.Libc;
+import dev.ferry.vmm.sys.SyscallException;
 
 /** The system file descriptor, {@code /dev/kvm}: API version, capabilities, VM creation. */
 public final class Kvm implements AutoCloseable {
     public static final String DEVICE = "/dev/kvm";
     /** The only stable KVM API version there has ever been. */
     public static final int EXPECTED_API_VERSION = 12;
+
+    private static final int E2BIG = 7;
 
     private final int fd;
 
@@ -68,7 +71,7 @@ public final class Kvm implements AutoCloseable {
             }
             cpuid.close();
             if (rc != -E2BIG || capacity >= 4096) {
-                throw new dev.ferry.vmm.sys.SyscallException("ioctl KVM_GET_SUPPORTED_CPUID", -rc);
+                throw new SyscallException("ioctl KVM_GET_SUPPORTED_CPUID", -rc);
             }
         }
     }
@@ -79,6 +82,4 @@ public final class Kvm implements AutoCloseable {
             throw new IllegalStateException("KVM lacks " + name + " (capability " + capability + ")");
         }
     }
-
-    private static final int E2BIG = 7;
 }

@@ -2,7 +2,11 @@ package dev.ferry.vmm.kvm;
 
 import dev.ferry.vmm.sys.Libc;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /** A vCPU file descriptor and its shared {@code kvm_run} page. */
 public final class VcpuFd implements AutoCloseable {
@@ -72,10 +76,10 @@ public final class VcpuFd implements AutoCloseable {
      * ({@code bit n-1} blocks signal n).
      */
     public void setSignalMask(long kernelSigset) {
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment mask = arena.allocate(KvmStructs.SIGNAL_MASK_HEADER_SIZE + KvmStructs.KERNEL_SIGSET_SIZE, 8);
-            mask.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, KvmStructs.KERNEL_SIGSET_SIZE);
-            mask.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 4, kernelSigset);
+            mask.set(JAVA_INT, 0, KvmStructs.KERNEL_SIGSET_SIZE);
+            mask.set(JAVA_LONG_UNALIGNED, 4, kernelSigset);
             Libc.ioctl(fd, "KVM_SET_SIGNAL_MASK", KvmIoctl.KVM_SET_SIGNAL_MASK, mask);
         }
     }
