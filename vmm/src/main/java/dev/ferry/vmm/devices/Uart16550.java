@@ -57,6 +57,7 @@ public final class Uart16550 implements PortDevice {
     private int mcr = 0x08;
     private int scr;
     private boolean thrInterrupt;
+    private boolean irqLevel;
 
     public Uart16550(int base, SerialSink sink, HeartbeatLog heartbeats, ExitCounters counters, InterruptLine irq) {
         this.base = base;
@@ -196,6 +197,10 @@ public final class Uart16550 implements PortDevice {
 
     private void updateInterrupt() {
         boolean pending = ((ier & IER_RX) != 0 && !rx.isEmpty()) || ((ier & IER_THRE) != 0 && thrInterrupt);
-        irq.set(pending && (mcr & 0x08) != 0); // OUT2 gates the IRQ on PCs
+        boolean level = pending && (mcr & 0x08) != 0; // OUT2 gates the IRQ on PCs
+        if (level != irqLevel) {
+            irqLevel = level;
+            irq.set(level);
+        }
     }
 }
