@@ -14,6 +14,8 @@ public final class Kvm implements AutoCloseable {
     /** The only stable KVM API version there has ever been. */
     public static final int EXPECTED_API_VERSION = 12;
 
+    private static final int E2BIG = 7;
+
     private final int fd;
 
     private Kvm(int fd) {
@@ -91,5 +93,33 @@ public final class Kvm implements AutoCloseable {
     @Override
     public void close() {
         Libc.close(fd);
+    }
+
+    // ---- runtime ioctls ----
+
+    /**
+     * KVM_GET_SUPPORTED_CPUID: the CPUID leaves this host can give a guest. Retries with a larger table while
+     * the kernel answers E2BIG.
+     */
+    public Cpuid supportedCpuid() {
+        for (int capacity = 64; ; capacity *= 2) {
+            Cpuid cpuid = new Cpuid(capacity);
+            int rc = Libc.ioctlErrno(fd, "KVM_GET_SUPPORTED_CPUID", KvmIoctl.KVM_GET_SUPPORTED_CPUID,
+                    cpuid.segment().address());
+            if (rc >= 0) {
+                return cpuid;
+            }
+            cpuid.close();
+            if (rc != -E2BIG || capacity >= 4096) {
+                throw new SyscallException("ioctl KVM_GET_SUPPORTED_CPUID", -rc);
+            }
+        }
+    }
+
+    /** Throws naming the capability when the kernel lacks it. */
+    public void requireExtension(int capability, String name) {
+        if (checkExtension(capability) <= 0) {
+            throw new IllegalStateException("KVM lacks " + name + " (capability " + capability + ")");
+        }
     }
 }

@@ -21,11 +21,9 @@ final class KvmIoctl {
     // ---- VM state save/restore (vCPU, in-kernel irqchip, PIT, clock) ----
     // Numbers checked against linux/kvm.h and asm/kvm.h (x86-64).
     static final long KVM_GET_MSR_INDEX_LIST = iowr(0x02, KvmStructs.MSR_LIST_HEADER_SIZE);
-    static final long KVM_CREATE_IRQCHIP = io(0x60);
     static final long KVM_GET_IRQCHIP = iowr(0x62, KvmStructs.IRQCHIP_SIZE);
     /** Declared _IOR in linux/kvm.h although it writes to the kernel; the number must match the header. */
     static final long KVM_SET_IRQCHIP = ior(0x63, KvmStructs.IRQCHIP_SIZE);
-    static final long KVM_CREATE_PIT2 = iow(0x77, KvmStructs.PIT_CONFIG_SIZE);
     static final long KVM_SET_CLOCK = iow(0x7b, KvmStructs.CLOCK_DATA_SIZE);
     static final long KVM_GET_CLOCK = ior(0x7c, KvmStructs.CLOCK_DATA_SIZE);
     static final long KVM_GET_PIT2 = ior(0x9f, KvmStructs.PIT_STATE2_SIZE);
@@ -46,6 +44,18 @@ final class KvmIoctl {
     static final long KVM_SET_XCRS = iow(0xa7, KvmStructs.XCRS_SIZE);
     static final long KVM_GET_XSAVE2 = ior(0xcf, KvmStructs.XSAVE_SIZE);
     // ---- end of VM state save/restore ----
+    // Runtime: interrupt controllers, CPUID, signal mask, capabilities, dirty log.
+    static final long KVM_GET_SUPPORTED_CPUID = iowr(0x05, KvmStructs.CPUID2_HEADER_SIZE);
+    static final long KVM_SET_TSS_ADDR = io(0x47);
+    static final long KVM_SET_IDENTITY_MAP_ADDR = iow(0x48, 8);
+    static final long KVM_GET_DIRTY_LOG = iow(0x42, KvmStructs.DIRTY_LOG_SIZE);
+    static final long KVM_CREATE_IRQCHIP = io(0x60);
+    static final long KVM_IRQ_LINE = iow(0x61, KvmStructs.IRQ_LEVEL_SIZE);
+    static final long KVM_CREATE_PIT2 = iow(0x77, KvmStructs.PIT_CONFIG_SIZE);
+    static final long KVM_SET_SIGNAL_MASK = iow(0x8b, KvmStructs.SIGNAL_MASK_HEADER_SIZE);
+    static final long KVM_SET_CPUID2 = iow(0x90, KvmStructs.CPUID2_HEADER_SIZE);
+    static final long KVM_ENABLE_CAP = iow(0xa3, KvmStructs.ENABLE_CAP_SIZE);
+    static final long KVM_CLEAR_DIRTY_LOG = iowr(0xc0, KvmStructs.CLEAR_DIRTY_LOG_SIZE);
 
     private KvmIoctl() {
     }

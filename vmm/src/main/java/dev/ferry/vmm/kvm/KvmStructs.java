@@ -149,6 +149,41 @@ public final class KvmStructs {
             JAVA_LONG.withName("guest_phys_addr"), JAVA_LONG.withName("memory_size"),
             JAVA_LONG.withName("userspace_addr"));
 
+    /** struct kvm_cpuid_entry2. */
+    public static final StructLayout CPUID_ENTRY2 = MemoryLayout.structLayout(
+            JAVA_INT.withName("function"), JAVA_INT.withName("index"), JAVA_INT.withName("flags"),
+            JAVA_INT.withName("eax"), JAVA_INT.withName("ebx"), JAVA_INT.withName("ecx"), JAVA_INT.withName("edx"),
+            MemoryLayout.sequenceLayout(3, JAVA_INT).withName("padding"));
+    public static final int CPUID_ENTRY2_SIZE = (int) CPUID_ENTRY2.byteSize();
+    /** struct kvm_cpuid2 without its flexible entries array: nent, padding. */
+    public static final int CPUID2_HEADER_SIZE = 8;
+
+    /** struct kvm_irq_level: irq, level. */
+    public static final int IRQ_LEVEL_SIZE = 8;
+    /** struct kvm_pit_config: flags and 15 words of padding. */
+    /** struct kvm_signal_mask without its sigset: len. */
+    public static final int SIGNAL_MASK_HEADER_SIZE = 4;
+    /** The kernel's sigset_t, 64 signals: what KVM_SET_SIGNAL_MASK expects in len. */
+    public static final int KERNEL_SIGSET_SIZE = 8;
+
+    /** struct kvm_enable_cap: cap, flags, args[4], pad[64]. */
+    public static final StructLayout ENABLE_CAP = MemoryLayout.structLayout(
+            JAVA_INT.withName("cap"), JAVA_INT.withName("flags"),
+            MemoryLayout.sequenceLayout(4, JAVA_LONG).withName("args"),
+            MemoryLayout.sequenceLayout(64, JAVA_BYTE).withName("pad"));
+    public static final int ENABLE_CAP_SIZE = (int) ENABLE_CAP.byteSize();
+
+    /** struct kvm_dirty_log: slot, padding, bitmap pointer. */
+    public static final StructLayout DIRTY_LOG = MemoryLayout.structLayout(
+            JAVA_INT.withName("slot"), JAVA_INT.withName("padding"), JAVA_LONG.withName("dirty_bitmap"));
+    public static final int DIRTY_LOG_SIZE = (int) DIRTY_LOG.byteSize();
+
+    /** struct kvm_clear_dirty_log: slot, num_pages, first_page, bitmap pointer. */
+    public static final StructLayout CLEAR_DIRTY_LOG = MemoryLayout.structLayout(
+            JAVA_INT.withName("slot"), JAVA_INT.withName("num_pages"), JAVA_LONG.withName("first_page"),
+            JAVA_LONG.withName("dirty_bitmap"));
+    public static final int CLEAR_DIRTY_LOG_SIZE = (int) CLEAR_DIRTY_LOG.byteSize();
+
     private KvmStructs() {
     }
 

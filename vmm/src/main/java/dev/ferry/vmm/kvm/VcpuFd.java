@@ -2,7 +2,11 @@ package dev.ferry.vmm.kvm;
 
 import dev.ferry.vmm.sys.Libc;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /** A vCPU file descriptor and its shared {@code kvm_run} page. */
 public final class VcpuFd implements AutoCloseable {
@@ -134,5 +138,25 @@ public final class VcpuFd implements AutoCloseable {
     public void close() {
         Libc.munmap(run.segment());
         Libc.close(fd);
+    }
+
+    // ---- runtime ioctls ----
+
+    /** KVM_SET_CPUID2: the CPUID the guest sees on this vCPU. */
+    public void setCpuid2(Cpuid cpuid) {
+        Libc.ioctl(fd, "KVM_SET_CPUID2", KvmIoctl.KVM_SET_CPUID2, cpuid.segment());
+    }
+
+    /**
+     * KVM_SET_SIGNAL_MASK: the thread's signal mask while inside KVM_RUN, as the kernel's 64-bit sigset
+     * ({@code bit n-1} blocks signal n).
+     */
+    public void setSignalMask(long kernelSigset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(KvmStructs.SIGNAL_MASK_HEADER_SIZE + KvmStructs.KERNEL_SIGSET_SIZE, 8);
+            mask.set(JAVA_INT, 0, KvmStructs.KERNEL_SIGSET_SIZE);
+            mask.set(JAVA_LONG_UNALIGNED, 4, kernelSigset);
+            Libc.ioctl(fd, "KVM_SET_SIGNAL_MASK", KvmIoctl.KVM_SET_SIGNAL_MASK, mask);
+        }
     }
 }

@@ -47,20 +47,6 @@ public final class VmFd implements AutoCloseable {
     /** kvm_pit_config flag: emulate the PC speaker port 0x61 as a dummy inside KVM. */
     public static final int PIT_SPEAKER_DUMMY = 1;
 
-    /** KVM_CREATE_IRQCHIP: in-kernel PIC pair, IOAPIC and per-vCPU LAPICs; call before creating vCPUs. */
-    public void createIrqchip() {
-        Libc.ioctl(fd, "KVM_CREATE_IRQCHIP", KvmIoctl.KVM_CREATE_IRQCHIP, 0L);
-    }
-
-    /** KVM_CREATE_PIT2: the in-kernel i8254, after {@link #createIrqchip()}. */
-    public void createPit2(int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment config = arena.allocate(KvmStructs.PIT_CONFIG);
-            config.set(JAVA_INT, 0, flags);
-            Libc.ioctl(fd, "KVM_CREATE_PIT2", KvmIoctl.KVM_CREATE_PIT2, config);
-        }
-    }
-
     /** KVM_GET_IRQCHIP into a segment of layout {@link KvmStructs#IRQCHIP}; its chip_id says which chip. */
     public void getIrqchip(MemorySegment irqchip) {
         Libc.ioctl(fd, "KVM_GET_IRQCHIP", KvmIoctl.KVM_GET_IRQCHIP, irqchip);
@@ -96,5 +82,90 @@ public final class VmFd implements AutoCloseable {
     @Override
     public void close() {
         Libc.close(fd);
+    }
+
+    // ---- runtime ioctls ----
+
+    /** KVM_CREATE_IRQCHIP: in-kernel PIC, IOAPIC and a local APIC per vCPU. Before creating vCPUs. */
+    public void createIrqchip() {
+        Libc.ioctl(fd, "KVM_CREATE_IRQCHIP", KvmIoctl.KVM_CREATE_IRQCHIP, 0L);
+    }
+
+    /** KVM_CREATE_PIT2 with {@code flags} (0: the PIT's speaker port stays with user space). */
+    public void createPit2(int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment config = arena.allocate(KvmStructs.PIT_CONFIG_SIZE);
+            config.set(JAVA_INT, 0, flags);
+            Libc.ioctl(fd, "KVM_CREATE_PIT2", KvmIoctl.KVM_CREATE_PIT2, config);
+        }
+    }
+
+    /** KVM_SET_TSS_ADDR: three pages of guest-physical space Intel VMX needs for real mode. */
+    public void setTssAddr(long address) {
+        Libc.ioctl(fd, "KVM_SET_TSS_ADDR", KvmIoctl.KVM_SET_TSS_ADDR, address);
+    }
+
+    /** KVM_SET_IDENTITY_MAP_ADDR: one page for the EPT identity map of unrestricted-less real mode. */
+    public void setIdentityMapAddr(long address) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(JAVA_LONG);
+            value.set(JAVA_LONG, 0, address);
+            Libc.ioctl(fd, "KVM_SET_IDENTITY_MAP_ADDR", KvmIoctl.KVM_SET_IDENTITY_MAP_ADDR, value);
+        }
+    }
+
+    /** KVM_ENABLE_CAP on the VM with {@code args[0] = arg0}. */
+    public void enableCap(int capability, long arg0) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cap = arena.allocate(KvmStructs.ENABLE_CAP);
+            cap.set(JAVA_INT, 0, capability);
+            cap.set(JAVA_LONG, 8, arg0);
+            Libc.ioctl(fd, "KVM_ENABLE_CAP", KvmIoctl.KVM_ENABLE_CAP, cap);
+        }
+    }
+
+    /** The same as {@link #setUserMemoryRegion} with the size given apart from the host mapping. */
+    public void setUserMemoryRegion(int slot, int flags, long guestPhysAddr, long size, long userspaceAddr) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment region = arena.allocate(KvmStructs.USERSPACE_MEMORY_REGION);
+            region.set(JAVA_INT, 0, slot);
+            region.set(JAVA_INT, 4, flags);
+            region.set(JAVA_LONG, 8, guestPhysAddr);
+            region.set(JAVA_LONG, 16, size);
+            region.set(JAVA_LONG, 24, userspaceAddr);
+            Libc.ioctl(fd, "KVM_SET_USER_MEMORY_REGION", KvmIoctl.KVM_SET_USER_MEMORY_REGION, region);
+        }
+    }
+
+    /** KVM_GET_DIRTY_LOG of {@code slot} into {@code bitmap} (one bit per page, 64-bit words). */
+    public void getDirtyLog(int slot, MemorySegment bitmap) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment log = arena.allocate(KvmStructs.DIRTY_LOG);
+            log.set(JAVA_INT, 0, slot);
+            log.set(JAVA_LONG, 8, bitmap.address());
+            Libc.ioctl(fd, "KVM_GET_DIRTY_LOG", KvmIoctl.KVM_GET_DIRTY_LOG, log);
+        }
+    }
+
+    /** KVM_CLEAR_DIRTY_LOG: re-protects the pages of [firstPage, firstPage + pageCount) set in {@code bitmap}. */
+    public void clearDirtyLog(int slot, long firstPage, int pageCount, MemorySegment bitmap) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment clear = arena.allocate(KvmStructs.CLEAR_DIRTY_LOG);
+            clear.set(JAVA_INT, 0, slot);
+            clear.set(JAVA_INT, 4, pageCount);
+            clear.set(JAVA_LONG, 8, firstPage);
+            clear.set(JAVA_LONG, 16, bitmap.address());
+            Libc.ioctl(fd, "KVM_CLEAR_DIRTY_LOG", KvmIoctl.KVM_CLEAR_DIRTY_LOG, clear);
+        }
+    }
+
+    /** KVM_IRQ_LINE: drives interrupt line {@code irq} of the in-kernel PIC/IOAPIC. */
+    public void irqLine(int irq, boolean high) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment level = arena.allocate(KvmStructs.IRQ_LEVEL_SIZE);
+            level.set(JAVA_INT, 0, irq);
+            level.set(JAVA_INT, 4, high ? 1 : 0);
+            Libc.ioctl(fd, "KVM_IRQ_LINE", KvmIoctl.KVM_IRQ_LINE, level);
+        }
     }
 }

@@ -1,0 +1,166 @@
+package dev.ferry.vmm.memory;
+
+import dev.ferry.vm.GuestRam;
+import dev.ferry.vm.MigratableVm;
+import dev.ferry.vm.RamRegion;
+import dev.ferry.vmm.kvm.VmFd;
+import dev.ferry.vmm.sys.Libc;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongConsumer;
+
+/**
+ * A VM's RAM: one anonymous {@code MAP_NORESERVE} mapping, so untouched memory costs nothing, registered
+ * with KVM as one or two memory slots around the PC's 32-bit MMIO hole:
+ * slot 0 = [0, min(size, 3 GiB)), slot 1 = [4 GiB, 4 GiB + size - 3 GiB) when size exceeds 3 GiB.
+ *
+ * <p>Every write the VMM itself makes into guest memory goes through {@link #write} (or is reported with
+ * {@link #recordHostWrite}) so that dirty tracking sees it: KVM logs only the guest's own writes.
+ */
+public final class GuestMemory implements AutoCloseable {
+    public static final long LOW_RAM_LIMIT = 3L << 30;
+    public static final long HIGH_RAM_BASE = 4L << 30;
+
+    private final VmFd vm;
+    private final MemorySegment mapping;
+    private final List<GuestRam> ram;
+    private final int[] slotFlags;
+    private volatile LongConsumer hostWrites = page -> { };
+
+    private GuestMemory(VmFd vm, MemorySegment mapping, List<GuestRam> ram) {
+        this.vm = vm;
+        this.mapping = mapping;
+        this.ram = List.copyOf(ram);
+        this.slotFlags = new int[ram.size()];
+    }
+
+    /** Maps {@code size} bytes (a positive multiple of 4 KiB) and registers them with the VM, logging off. */
+    public static GuestMemory create(VmFd vm, long size) {
+        List<RamRegion> regions = layout(size);
+        MemorySegment mapping = Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+        List<GuestRam> ram = new ArrayList<>();
+        long offset = 0;
+        long firstPage = 0;
+        for (RamRegion region : regions) {
+            ram.add(new GuestRam(region, mapping.asSlice(offset, region.size()), firstPage));
+            offset += region.size();
+            firstPage += region.pages();
+        }
+        GuestMemory memory = new GuestMemory(vm, mapping, ram);
+        try {
+            for (int slot = 0; slot < ram.size(); slot++) {
+                memory.register(slot);
+            }
+        } catch (RuntimeException e) {
+            Libc.munmap(mapping);
+            throw e;
+        }
+        return memory;
+    }
+
+    /** The RAM regions a VM of {@code size} bytes gets. */
+    public static List<RamRegion> layout(long size) {
+        if (size <= 0 || size % MigratableVm.PAGE_SIZE != 0) {
+            throw new IllegalArgumentException("guest memory of " + size + " bytes is not a positive multiple of 4 KiB");
+        }
+        if (size <= LOW_RAM_LIMIT) {
+            return List.of(new RamRegion(0, 0, size));
+        }
+        return List.of(new RamRegion(0, 0, LOW_RAM_LIMIT), new RamRegion(1, HIGH_RAM_BASE, size - LOW_RAM_LIMIT));
+    }
+
+    public List<GuestRam> ram() {
+        return ram;
+    }
+
+    public long size() {
+        return mapping.byteSize();
+    }
+
+    /** Where the dirty tracker learns of the VMM's own writes: called with each VM-wide page number written. */
+    public void onHostWrite(LongConsumer pages) {
+        this.hostWrites = pages;
+    }
+
+    /**
+     * The host bytes behind guest-physical [gpa, gpa + length), which must lie in one region. For reading;
+     * a caller that writes through it must call {@link #recordHostWrite}.
+     */
+    public MemorySegment slice(long gpa, long length) {
+        for (GuestRam r : ram) {
+            long start = r.region().guestPhysAddr();
+            if (gpa >= start && length >= 0 && gpa + length <= start + r.region().size()) {
+                return r.memory().asSlice(gpa - start, length);
+            }
+        }
+        throw new IllegalArgumentException("guest-physical [0x" + Long.toHexString(gpa) + ", 0x"
+                + Long.toHexString(gpa + length) + ") is not inside one RAM region");
+    }
+
+    /** Copies {@code bytes} to guest-physical {@code gpa} and records the pages as written by the host. */
+    public void write(long gpa, MemorySegment bytes) {
+        MemorySegment.copy(bytes, 0, slice(gpa, bytes.byteSize()), 0, bytes.byteSize());
+        recordHostWrite(gpa, bytes.byteSize());
+    }
+
+    public void write(long gpa, byte[] bytes) {
+        write(gpa, MemorySegment.ofArray(bytes));
+    }
+
+    /** Reports that the VMM wrote guest-physical [gpa, gpa + length) behind KVM's back. */
+    public void recordHostWrite(long gpa, long length) {
+        if (length <= 0) {
+            return;
+        }
+        LongConsumer sink = hostWrites;
+        for (GuestRam r : ram) {
+            long start = r.region().guestPhysAddr();
+            long end = start + r.region().size();
+            long from = Math.max(gpa, start);
+            long to = Math.min(gpa + length, end);
+            if (from >= to) {
+                continue;
+            }
+            long last = (to - 1 - start) / MigratableVm.PAGE_SIZE;
+            for (long page = (from - start) / MigratableVm.PAGE_SIZE; page <= last; page++) {
+                sink.accept(r.firstPage() + page);
+            }
+        }
+    }
+
+    int slotCount() {
+        return ram.size();
+    }
+
+    GuestRam slot(int slot) {
+        return ram.get(slot);
+    }
+
+    VmFd vm() {
+        return vm;
+    }
+
+    /** Turns KVM_MEM_LOG_DIRTY_PAGES on or off for {@code slot} by re-registering it. */
+    public synchronized void setDirtyLogging(int slot, boolean enabled) {
+        slotFlags[slot] = enabled ? VmFd.MEM_LOG_DIRTY_PAGES : 0;
+        register(slot);
+    }
+
+    public synchronized boolean dirtyLogging(int slot) {
+        return (slotFlags[slot] & VmFd.MEM_LOG_DIRTY_PAGES) != 0;
+    }
+
+    private void register(int slot) {
+        GuestRam r = ram.get(slot);
+        vm.setUserMemoryRegion(slot, slotFlags[slot], r.region().guestPhysAddr(), r.memory());
+    }
+
+    /** Unmaps the memory. The VM must be closed first (or its slots removed): KVM still points at it. */
+    @Override
+    public void close() {
+        Libc.munmap(mapping);
+    }
+}
