@@ -199,8 +199,14 @@ final class VcpuLoop implements Runnable {
                 return false;
             }
             case KvmRun.EXIT_INTERNAL_ERROR -> {
-                vm.stopWithError(String.format("KVM_EXIT_INTERNAL_ERROR on vCPU %d: suberror %d",
-                        vcpu.id(), run.internalErrorSuberror()));
+                vcpu.getRegs(regs);
+                int suberror = run.internalErrorSuberror();
+                StringBuilder data = new StringBuilder();
+                for (int i = 0; i < Math.min(run.internalErrorDataCount(), 16); i++) {
+                    data.append(i == 0 ? ", data" : "").append(String.format(" 0x%x", run.internalErrorData(i)));
+                }
+                vm.stopWithError(String.format("KVM_EXIT_INTERNAL_ERROR (%s, suberror %d) at rip=0x%x on vCPU %d%s",
+                        internalErrorName(suberror), suberror, regs.get(JAVA_LONG, 16 * 8), vcpu.id(), data));
                 return false;
             }
             case KvmRun.EXIT_SYSTEM_EVENT -> {
@@ -222,6 +228,16 @@ final class VcpuLoop implements Runnable {
                 return false;
             }
         }
+    }
+
+    private static String internalErrorName(int suberror) {
+        return switch (suberror) {
+            case 1 -> "instruction emulation failed";
+            case 2 -> "exception while delivering an exception";
+            case 3 -> "event delivery failed";
+            case 4 -> "unexpected exit reason";
+            default -> "unknown";
+        };
     }
 
     private void handleIo(KvmRun run) {
