@@ -39,6 +39,8 @@ final class VcpuLoop implements Runnable {
     private final CountDownLatch started = new CountDownLatch(1);
     private volatile int tid;
     private volatile Thread thread;
+    /** When KVM_RUN last returned; the throttle counts its nap from here. Only the vCPU thread uses it. */
+    private long exitNanos;
 
     VcpuLoop(KvmVm vm, VcpuFd vcpu, RunGate gate, IoBus io, ExitCounters counters) {
         this.vm = vm;
@@ -113,6 +115,7 @@ final class VcpuLoop implements Runnable {
                 boolean interrupted = false;
                 try {
                     int rc = vcpu.runOnce();
+                    exitNanos = System.nanoTime();
                     run.setImmediateExit(false);
                     if (rc == -EINTR || rc == -EAGAIN) {
                         ThreadSignals.consumePending(ThreadSignals.SIGUSR1);
@@ -156,10 +159,15 @@ final class VcpuLoop implements Runnable {
         }
     }
 
+    /** Stays out of the guest until percent% of a period has passed since KVM_RUN returned. */
     private void throttleNap() {
         int percent = vm.throttlePercent();
-        if (percent > 0) {
-            LockSupport.parkNanos(THROTTLE_PERIOD_NANOS * percent / 100);
+        if (percent <= 0) {
+            return;
+        }
+        long until = exitNanos + THROTTLE_PERIOD_NANOS * percent / 100;
+        for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
+            LockSupport.parkNanos(left);
         }
     }
 
