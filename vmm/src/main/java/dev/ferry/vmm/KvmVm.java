@@ -409,11 +409,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
             }
             closed = true;
         }
-        if (!loops.isEmpty()) {
-            stop("VM closed");
-        } else {
-            stopNormally("VM closed");
-        }
+        stop("VM closed");
         synchronized (control) {
             if (throttleClock != null) {
                 throttleClock.shutdownNow();

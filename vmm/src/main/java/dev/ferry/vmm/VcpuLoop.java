@@ -39,6 +39,8 @@ final class VcpuLoop implements Runnable {
     private final CountDownLatch started = new CountDownLatch(1);
     private volatile int tid;
     private volatile Thread thread;
+    /** When KVM_RUN last returned; the throttle counts its nap from here. Only the vCPU thread uses it. */
+    private long exitNanos;
 
     VcpuLoop(KvmVm vm, VcpuFd vcpu, RunGate gate, IoBus io, ExitCounters counters) {
         this.vm = vm;
@@ -113,6 +115,7 @@ final class VcpuLoop implements Runnable {
                 boolean interrupted = false;
                 try {
                     int rc = vcpu.runOnce();
+                    exitNanos = System.nanoTime();
                     run.setImmediateExit(false);
                     if (rc == -EINTR || rc == -EAGAIN) {
                         ThreadSignals.consumePending(ThreadSignals.SIGUSR1);
@@ -156,10 +159,15 @@ final class VcpuLoop implements Runnable {
         }
     }
 
+    /** Stays out of the guest until percent% of a period has passed since KVM_RUN returned. */
     private void throttleNap() {
         int percent = vm.throttlePercent();
-        if (percent > 0) {
-            LockSupport.parkNanos(THROTTLE_PERIOD_NANOS * percent / 100);
+        if (percent <= 0) {
+            return;
+        }
+        long until = exitNanos + THROTTLE_PERIOD_NANOS * percent / 100;
+        for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
+            LockSupport.parkNanos(left);
         }
     }
 
@@ -199,8 +207,14 @@ final class VcpuLoop implements Runnable {
                 return false;
             }
             case KvmRun.EXIT_INTERNAL_ERROR -> {
-                vm.stopWithError(String.format("KVM_EXIT_INTERNAL_ERROR on vCPU %d: suberror %d",
-                        vcpu.id(), run.internalErrorSuberror()));
+                vcpu.getRegs(regs);
+                int suberror = run.internalErrorSuberror();
+                StringBuilder data = new StringBuilder();
+                for (int i = 0; i < Math.min(run.internalErrorDataCount(), 16); i++) {
+                    data.append(i == 0 ? ", data" : "").append(String.format(" 0x%x", run.internalErrorData(i)));
+                }
+                vm.stopWithError(String.format("KVM_EXIT_INTERNAL_ERROR (%s, suberror %d) at rip=0x%x on vCPU %d%s",
+                        internalErrorName(suberror), suberror, regs.get(JAVA_LONG, 16 * 8), vcpu.id(), data));
                 return false;
             }
             case KvmRun.EXIT_SYSTEM_EVENT -> {
@@ -222,6 +236,16 @@ final class VcpuLoop implements Runnable {
                 return false;
             }
         }
+    }
+
+    private static String internalErrorName(int suberror) {
+        return switch (suberror) {
+            case 1 -> "instruction emulation failed";
+            case 2 -> "exception while delivering an exception";
+            case 3 -> "event delivery failed";
+            case 4 -> "unexpected exit reason";
+            default -> "unknown";
+        };
     }
 
     private void handleIo(KvmRun run) {

@@ -97,6 +97,16 @@ public final class KvmRun {
         return run.get(JAVA_INT, UNION);
     }
 
+    /** How many words of {@link #internalErrorData} KVM filled in. */
+    public int internalErrorDataCount() {
+        return run.get(JAVA_INT, UNION + 4);
+    }
+
+    /** Word {@code index} (0..15) of the internal error's data. */
+    public long internalErrorData(int index) {
+        return run.get(JAVA_LONG, UNION + 8 + 8L * index);
+    }
+
     public int systemEventType() {
         return run.get(JAVA_INT, UNION);
     }

@@ -32,6 +32,7 @@ public final class VmmBench {
         createToFirstInstruction(30);
         ioExitsPerSecond(2);
         pauseLatency(100);
+        throttledProgress();
     }
 
     private static void createToFirstInstruction(int runs) throws Exception {
@@ -92,6 +93,28 @@ public final class VmmBench {
             }
             System.out.printf("pause latency, guest spinning in KVM_RUN: median %.0f us, p90 %.0f us, max %.0f us (%d runs)%n",
                     median(us), pct(us, 90), pct(us, 100), runs);
+        }
+    }
+
+    /** Guest progress (a spinning counter) under auto-converge throttling, relative to unthrottled. */
+    private static void throttledProgress() throws Exception {
+        try (KvmVm vm = KvmVm.create(VmConfig.of("bench-throttle", 4 << 20, 1, new LongModePayload(SPIN, LOAD, LOAD)))) {
+            MemorySegment counter = vm.memory().slice(0x200000, 8);
+            vm.resume();
+            Thread.sleep(200);
+            double unthrottled = 0;
+            for (int percent : new int[] {0, 25, 50, 75, 90}) {
+                vm.throttle(percent);
+                Thread.sleep(200);
+                long before = counter.get(JAVA_LONG, 0);
+                long start = System.nanoTime();
+                Thread.sleep(1000);
+                double rate = (counter.get(JAVA_LONG, 0) - before) / ((System.nanoTime() - start) / 1e9);
+                if (percent == 0) {
+                    unthrottled = rate;
+                }
+                System.out.printf("throttle %2d%%: guest progress %5.1f%% of unthrottled%n", percent, 100 * rate / unthrottled);
+            }
         }
     }
 
