@@ -10,6 +10,10 @@ import dev.ferry.vm.RamRegion;
 import dev.ferry.vm.RunState;
 import dev.ferry.vm.VmShape;
 import dev.ferry.vmm.devices.A20Gate;
+import dev.ferry.vmm.state.DeviceStateCodec;
+import dev.ferry.vmm.state.VmState;
+import dev.ferry.vmm.state.VmStateCodec;
+import dev.ferry.vmm.state.VmStateSnapshotter;
 import dev.ferry.vmm.devices.DebugPort;
 import dev.ferry.vmm.devices.ExitCounters;
 import dev.ferry.vmm.devices.HeartbeatLog;
@@ -76,6 +80,8 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
     private ScheduledFuture<?> throttleTick;
     private final KvmDirtyLogTracker tracker;
     private boolean closed;
+    /** Created on first use: it probes which MSRs can be saved, once. */
+    private VmStateSnapshotter snapshotter;
 
     private KvmVm(VmConfig config) {
         this.config = config;
@@ -296,14 +302,41 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
         return throttlePercent;
     }
 
+    /**
+     * The vCPUs, in-kernel irqchip, PIT, clock and devices in the versioned format of
+     * {@link dev.ferry.vmm.state}. Only while paused: the parked vCPU threads have completed any pending
+     * I/O instruction, so the capture need not re-enter KVM_RUN from this thread.
+     */
     @Override
     public byte[] saveState() {
-        throw new UnsupportedOperationException("VM state is in the dev.ferry.vmm.state package");
+        synchronized (control) {
+            if (state != RunState.PAUSED) {
+                throw new IllegalStateException("VM state can be saved only while paused, not " + state);
+            }
+            List<DeviceStateCodec> devices = DeviceStates.of(uart, i8042, a20Gate);
+            VmState captured = snapshotter().captureParked(vmFd, vcpus, devices);
+            return new VmStateCodec(devices).encode(captured);
+        }
     }
 
+    /** Loads a state saved by {@link #saveState()} on a VM of the same shape; only before the first resume. */
     @Override
-    public void loadState(byte[] state) {
-        throw new UnsupportedOperationException("VM state is in the dev.ferry.vmm.state package");
+    public void loadState(byte[] bytes) {
+        synchronized (control) {
+            if (state != RunState.CREATED && state != RunState.PAUSED) {
+                throw new IllegalStateException("VM state can be loaded only before the VM runs, not while " + state);
+            }
+            List<DeviceStateCodec> devices = DeviceStates.of(uart, i8042, a20Gate);
+            VmState decoded = new VmStateCodec(devices).decode(bytes);
+            snapshotter().restore(decoded, vmFd, vcpus, devices);
+        }
+    }
+
+    private VmStateSnapshotter snapshotter() {
+        if (snapshotter == null) {
+            snapshotter = new VmStateSnapshotter(kvm);
+        }
+        return snapshotter;
     }
 
     @Override

@@ -51,6 +51,20 @@ public final class VmStateSnapshotter {
      * re-enters KVM_RUN with immediate_exit set so an I/O exit it stopped on is completed, not replayed.
      */
     public VmState capture(VmFd vm, List<VcpuFd> vcpus, List<? extends DeviceStateCodec> devices) {
+        return capture(vm, vcpus, devices, true);
+    }
+
+    /**
+     * Like {@link #capture}, for vCPUs whose own threads already completed any pending I/O before parking.
+     * It skips re-entering KVM_RUN from this thread, which would cost the kernel an RCU grace period per
+     * vCPU (KVM_RUN from a new thread changes the vCPU's pid) right inside the migration's downtime.
+     */
+    public VmState captureParked(VmFd vm, List<VcpuFd> vcpus, List<? extends DeviceStateCodec> devices) {
+        return capture(vm, vcpus, devices, false);
+    }
+
+    private VmState capture(VmFd vm, List<VcpuFd> vcpus, List<? extends DeviceStateCodec> devices,
+                            boolean completePendingIo) {
         if (vcpus.isEmpty()) {
             throw new IllegalArgumentException("a VM state needs at least one vCPU");
         }
@@ -58,7 +72,9 @@ public final class VmStateSnapshotter {
             if (vcpus.get(position).id() != position) {
                 throw new IllegalArgumentException("vCPU at position " + position + " has id " + vcpus.get(position).id());
             }
-            completePendingIo(vcpus.get(position));
+            if (completePendingIo) {
+                completePendingIo(vcpus.get(position));
+            }
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment clock = arena.allocate(KvmStructs.CLOCK_DATA);
