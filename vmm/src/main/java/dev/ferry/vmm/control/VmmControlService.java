@@ -206,6 +206,7 @@ public final class VmmControlService extends VmmControlGrpc.VmmControlImplBase {
                 .setVcpus(current.shape().vcpus())
                 .setKind(current.shape().kind());
         current.counters().forEach(status::putCounters);
+        status.putCounters("heartbeats", current.heartbeats().count());
         stopReason(current).ifPresent(status::setStopReason);
         return status.build();
     }
