@@ -2,17 +2,12 @@ package dev.ferry.cli;
 
 import dev.ferry.proto.v1.Compression;
 import dev.ferry.proto.v1.MigrateRequest;
-import dev.ferry.proto.v1.MigrationControlGrpc;
-import dev.ferry.proto.v1.MigrationProgress;
 import dev.ferry.proto.v1.MigrationReport;
 import dev.ferry.proto.v1.StallPolicy;
-import io.grpc.StatusRuntimeException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.concurrent.Callable;
 
 /** {@code ferry migrate}: asks the source VMM to migrate its VM live to the destination VMM. */
@@ -101,33 +96,7 @@ final class MigrateCommand implements Callable<Integer> {
                 .setVerify(verify)
                 .setKeepSource(keepSource)
                 .build();
-        boolean terminal = System.console() != null && !json;
-        PrintStream err = System.err;
-        MigrationReport report = null;
-        try (ControlChannel channel = new ControlChannel(source)) {
-            try {
-                Iterator<MigrationProgress> progress = MigrationControlGrpc.newBlockingStub(channel.channel()).migrate(request);
-                while (progress.hasNext()) {
-                    MigrationProgress p = progress.next();
-                    if (terminal) {
-                        err.print("\r" + MigrationReportView.progressLine(p) + "\u001b[K");
-                        err.flush();
-                    }
-                    if (p.hasReport()) {
-                        report = p.getReport();
-                    }
-                }
-            } catch (StatusRuntimeException e) {
-                throw channel.failure("migrate", e);
-            } finally {
-                if (terminal) {
-                    err.println();
-                }
-            }
-        }
-        if (report == null) {
-            throw new CliException("migrate failed: the source VMM ended the migration without a report");
-        }
+        MigrationReport report = MigrationWatch.run(source, request, !json);
         System.out.print(json ? Json.write(MigrationReportView.json(report)) + "\n" : MigrationReportView.text(report));
         return "completed".equals(report.getStatus()) ? 0 : 1;
     }
