@@ -15,7 +15,7 @@ if [[ $# -ne 1 ]]; then
 fi
 out=$1
 
-for tool in gcc as ld objcopy; do
+for tool in gcc as ld objcopy objdump; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "ferry guests: '$tool' not found: install binutils/gcc (Debian: apt-get install -y binutils gcc)" >&2
         exit 1
@@ -77,3 +77,12 @@ if [[ $failed -ne 0 ]]; then
     exit 1
 fi
 ld -m elf_i386 "${ldflags[@]}" -T "$src/workload/workload.ld" "${workload_objects[@]}" -o "$out/workload.elf"
+
+# KVM's instruction emulator implements IRET in real mode only, and a nested KVM without hardware
+# virtualization emulates it: one protected-mode IRET stops the VM. The workload never returns from
+# an interrupt (entry.S); the disassembly proves no IRET crept back in.
+if objdump -d --no-show-raw-insn "$out/workload.elf" | grep -Eqw 'iret[lwdq]?'; then
+    echo "ferry guests: workload.elf contains an IRET instruction, which KVM cannot emulate in protected mode:" >&2
+    objdump -d --no-show-raw-insn "$out/workload.elf" | grep -Ew 'iret[lwdq]?' >&2
+    exit 1
+fi

@@ -65,11 +65,9 @@ flat:
 
     push %ebx                   /* struct multiboot_info * (or NULL) */
     push %esi                   /* the magic the loader passed */
-    call workload_main
-    /* workload_main does not return. */
-2:  cli
-    hlt
-    jmp 2b
+    call workload_main          /* configures everything with interrupts still off */
+    mov $stack_top, %esp
+    jmp event_loop              /* does not return */
 
 /*
  * Exception stubs: bring every vector to the same frame (vector, error code, EIP, CS, EFLAGS)
@@ -95,27 +93,36 @@ exception_common:
     hlt
     jmp 3b
 
+/*
+ * No interrupt handler here returns with IRET. A nested KVM without hardware virtualization
+ * (kvm_pvm, shadow paging) emulates IRET, and KVM's instruction emulator implements it only in
+ * real mode: a protected-mode IRET stops the VM with KVM_INTERNAL_ERROR_EMULATION. So every
+ * interrupt discards what it interrupted: it does its work with interrupts off, resets the stack
+ * and restarts event_loop (workload.c), whose state lives in memory and whose every step is safe
+ * to abandon anywhere. The interrupted EFLAGS, registers and stack are dropped on purpose.
+ */
     .globl timer_interrupt
 timer_interrupt:
-    pushal
     cld
+    mov $stack_top, %esp
     call on_tick
-    popal
-    iret
+    jmp event_loop
 
     /* A spurious IRQ7 or local-APIC spurious vector is not in service: no EOI. */
     .globl spurious_interrupt
 spurious_interrupt:
-    iret
+    cld
+    mov $stack_top, %esp
+    jmp event_loop
 
     /* A spurious IRQ15 is not in service at the slave, but the master saw IRQ2 and wants EOI. */
     .globl spurious_slave_interrupt
 spurious_slave_interrupt:
-    push %eax
+    cld
     mov $PIC_EOI, %al
     out %al, $PIC1_CMD
-    pop %eax
-    iret
+    mov $stack_top, %esp
+    jmp event_loop
 
     .section .rodata
     .p2align 2

@@ -37,6 +37,17 @@ static bool lapic_ticks;
 static uint32_t lapic_base;
 static uint32_t ticks_to_status = TICK_HZ;
 
+/*
+ * Calibrating the APIC timer against the PIT is a state machine the tick drives, not a wait:
+ * with no IRET, nothing can block until a tick and carry on afterwards. PIT ticks left until the
+ * first APIC reading (then CALIBRATION_TICKS until the last), 0 when not calibrating.
+ */
+static uint32_t calibration_ticks_left;
+static bool calibration_started;
+static uint32_t calibration_start_count;
+
+static void lapic_calibration_step(void);
+
 void on_tick(void) {
     timer_ticks++;
     if (heartbeat_on) {
@@ -53,15 +64,8 @@ void on_tick(void) {
     } else {
         outb(PIC1_CMD, PIC_EOI);
     }
-}
-
-void wait_for_tick(uint32_t seen) {
-    __asm__ volatile("cli" : : : "memory");
-    if (timer_ticks == seen) {
-        /* sti takes effect after hlt has begun: a tick cannot slip in between and be slept through. */
-        __asm__ volatile("sti; hlt" : : : "memory");
-    } else {
-        __asm__ volatile("sti" : : : "memory");
+    if (calibration_ticks_left != 0 && --calibration_ticks_left == 0) {
+        lapic_calibration_step();
     }
 }
 
@@ -111,26 +115,41 @@ static void lapic_virtual_wire(uint32_t base) {
     mmio_write32(base + APIC_LVT_LINT1, APIC_DELIVERY_NMI);
 }
 
-static void wait_ticks(uint32_t count) {
-    uint32_t target = timer_ticks + count;
-    while ((int32_t) (timer_ticks - target) < 0) {
-        wait_for_tick(timer_ticks);
+/* The APIC timer counts down from ~0 at divide-by-16 while the PIT ticks CALIBRATION_TICKS times. */
+static void lapic_calibration_begin(void) {
+    mmio_write32(lapic_base + APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
+    mmio_write32(lapic_base + APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
+    mmio_write32(lapic_base + APIC_TIMER_INITIAL, 0xffffffffu);
+    calibration_started = false;
+    calibration_ticks_left = 1;     /* start on a tick edge */
+}
+
+/* Runs in the tick handler: the first reading, then the last and the switch to the APIC timer. */
+static void lapic_calibration_step(void) {
+    uint32_t count = mmio_read32(lapic_base + APIC_TIMER_CURRENT);
+    if (!calibration_started) {
+        calibration_started = true;
+        calibration_start_count = count;
+        calibration_ticks_left = CALIBRATION_TICKS;
+        return;
     }
+    uint32_t per_ms = (calibration_start_count - count) / CALIBRATION_TICKS;
+    if (per_ms == 0) {
+        put_string(TO_BOTH, "ferry-workload: the local APIC timer does not count, timer=pit instead\n");
+        return;
+    }
+    mmio_write32(lapic_base + APIC_LVT_TIMER, APIC_LVT_PERIODIC | VECTOR_LAPIC_TIMER);
+    mmio_write32(lapic_base + APIC_TIMER_INITIAL, per_ms);
+    outb(PIC1_DATA, 0xff);
+    /* Mode 0 fires once and stops, so the masked PIT no longer costs the host a timer. */
+    pit_program(PIT_CH0_ONE_SHOT, 0xffff);
+    lapic_ticks = true;
+    put_string(TO_DEBUGCON, "ferry-workload: lapic timer ");
+    put_decimal(TO_DEBUGCON, per_ms);
+    put_string(TO_DEBUGCON, " counts/ms at divide 16\n");
 }
 
-/* Counts of the APIC timer (at divide-by-16) per millisecond, measured against PIT ticks. */
-static uint32_t lapic_calibrate(uint32_t base) {
-    mmio_write32(base + APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
-    mmio_write32(base + APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
-    mmio_write32(base + APIC_TIMER_INITIAL, 0xffffffffu);
-    wait_ticks(1);  /* start on a tick edge */
-    uint32_t start = mmio_read32(base + APIC_TIMER_CURRENT);
-    wait_ticks(CALIBRATION_TICKS);
-    uint32_t end = mmio_read32(base + APIC_TIMER_CURRENT);
-    return (start - end) / CALIBRATION_TICKS;
-}
-
-enum timer_source timer_start(enum timer_source wanted, bool heartbeat) {
+void timer_start(enum timer_source wanted, bool heartbeat) {
     heartbeat_on = heartbeat;
     pic_init((uint8_t) ~1u, 0xff);  /* only IRQ0, the PIT */
     lapic_base = lapic_find();
@@ -138,29 +157,12 @@ enum timer_source timer_start(enum timer_source wanted, bool heartbeat) {
         lapic_virtual_wire(lapic_base);
     }
     pit_program(PIT_CH0_RATE_GENERATOR, PIT_DIVISOR);
-    interrupts_on();
     if (wanted == TIMER_PIT) {
-        return TIMER_PIT;
+        return;
     }
     if (!lapic_base) {
         put_string(TO_BOTH, "ferry-workload: no usable local APIC, timer=pit instead\n");
-        return TIMER_PIT;
+        return;
     }
-    uint32_t per_ms = lapic_calibrate(lapic_base);
-    if (per_ms == 0) {
-        put_string(TO_BOTH, "ferry-workload: the local APIC timer does not count, timer=pit instead\n");
-        return TIMER_PIT;
-    }
-    __asm__ volatile("cli" : : : "memory");
-    mmio_write32(lapic_base + APIC_LVT_TIMER, APIC_LVT_PERIODIC | VECTOR_LAPIC_TIMER);
-    mmio_write32(lapic_base + APIC_TIMER_INITIAL, per_ms);
-    outb(PIC1_DATA, 0xff);
-    /* Mode 0 fires once and stops, so the masked PIT no longer costs the host a timer. */
-    pit_program(PIT_CH0_ONE_SHOT, 0xffff);
-    lapic_ticks = true;
-    interrupts_on();
-    put_string(TO_DEBUGCON, "ferry-workload: lapic timer ");
-    put_decimal(TO_DEBUGCON, per_ms);
-    put_string(TO_DEBUGCON, " counts/ms at divide 16\n");
-    return TIMER_LAPIC;
+    lapic_calibration_begin();
 }
