@@ -41,8 +41,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LiveMigrationKvmTest {
     private static final Duration START = Duration.ofSeconds(60);
     private static final Duration MIGRATION = Duration.ofSeconds(180);
-    /** A guest that dirties memory faster than any link here: 512 MiB written at random as fast as it can. */
-    private static final String NON_CONVERGING = "dirty:rate=max,pattern=uniform,wss=512M";
+    /** A guest that rewrites 128 MiB at random as fast as its vCPU can. */
+    private static final String FAST_WRITER = "dirty:rate=max,pattern=uniform,wss=128M";
+    /**
+     * Capping pre-copy below the guest's dirty rate keeps its whole working set dirty every round, and a
+     * 200 ms limit is below what 128 MiB takes even over the uncapped link of the final phase.
+     */
+    private static final String[] OUTRUN_LINK = {"--bandwidth", "64M", "--max-downtime", "200ms"};
 
     @TempDir
     Path work;
@@ -103,10 +108,10 @@ class LiveMigrationKvmTest {
 
     @Test
     void aGuestThatOutrunsTheLinkFailsWithoutAutoConvergeAndKeepsRunning() throws Exception {
-        Vmm source = runWorkload(NON_CONVERGING, "1G");
+        Vmm source = runWorkload(FAST_WRITER, "512M");
         Vmm destination = incoming();
 
-        Report report = migrate(source, destination, "--max-rounds", "6", "--max-downtime", "20ms");
+        Report report = migrate(source, destination, concat(OUTRUN_LINK, "--max-rounds", "5"));
 
         assertEquals("failed", report.status(), report.text());
         assertEquals(1, report.exitCode());
@@ -116,10 +121,10 @@ class LiveMigrationKvmTest {
 
     @Test
     void autoConvergeThrottlesTheSameGuestUntilItConverges() throws Exception {
-        Vmm source = runWorkload(NON_CONVERGING, "1G");
+        Vmm source = runWorkload(FAST_WRITER, "512M");
         Vmm destination = incoming();
 
-        Report report = migrate(source, destination, "--auto-converge", "--max-rounds", "40", "--max-downtime", "20ms");
+        Report report = migrate(source, destination, concat(OUTRUN_LINK, "--auto-converge", "--max-rounds", "40"));
 
         assertEquals("completed", report.status(), report.text());
         assertTrue(report.number("max_throttle_percent") > 0, report.text());
@@ -128,9 +133,10 @@ class LiveMigrationKvmTest {
 
     @Test
     void cancelMidFlightLeavesTheSourceRunning() throws Exception {
-        Vmm source = runWorkload(NON_CONVERGING, "1G");
+        Vmm source = runWorkload(FAST_WRITER, "512M");
         Vmm destination = incoming();
-        CompletableFuture<Report> migration = CompletableFuture.supplyAsync(() -> migrateUnchecked(source, destination, "--max-rounds", "1000"));
+        CompletableFuture<Report> migration = CompletableFuture.supplyAsync(() ->
+                migrateUnchecked(source, destination, concat(OUTRUN_LINK, "--max-rounds", "1000")));
         awaitMigrationPhase(source, "precopy");
 
         FerryProcess cancel = FerryProcess.run(work, Duration.ofSeconds(30), "cancel", "--control", source.address());
@@ -144,9 +150,10 @@ class LiveMigrationKvmTest {
 
     @Test
     void killingTheDestinationMidPrecopyLeavesTheSourceBeating() throws Exception {
-        Vmm source = runWorkload("dirty:rate=max,pattern=uniform,wss=512M", "1G");
+        Vmm source = runWorkload(FAST_WRITER, "512M");
         Vmm destination = incoming();
-        CompletableFuture<Report> migration = CompletableFuture.supplyAsync(() -> migrateUnchecked(source, destination, "--max-rounds", "1000"));
+        CompletableFuture<Report> migration = CompletableFuture.supplyAsync(() ->
+                migrateUnchecked(source, destination, concat(OUTRUN_LINK, "--max-rounds", "1000")));
         awaitMigrationPhase(source, "precopy");
 
         destination.process().kill();
@@ -226,6 +233,12 @@ class LiveMigrationKvmTest {
         } catch (InterruptedException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static String[] concat(String[] first, String... more) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
     }
 
     private static void awaitMigrationPhase(Vmm source, String phase) throws InterruptedException {

@@ -70,11 +70,16 @@ public final class Cpuid implements AutoCloseable {
         return -1;
     }
 
-    /** SHA-256 of the entries: a canonical name for the guest-visible CPU that source and destination compare. */
+    /**
+     * SHA-256 of the entries: a canonical name for the guest-visible CPU that source and destination compare.
+     * The APIC id fields are zeroed first: KVM_GET_SUPPORTED_CPUID reports the id of whichever host CPU the
+     * calling thread ran on, which says nothing about the guest's CPU.
+     */
     public String digest() {
-        try {
+        try (Cpuid canonical = copy()) {
+            canonical.setApicId(0);
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(table.asSlice(0, KvmStructs.CPUID2_HEADER_SIZE
+            sha.update(canonical.table.asSlice(0, KvmStructs.CPUID2_HEADER_SIZE
                     + (long) entryCount() * KvmStructs.CPUID_ENTRY2_SIZE).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
             return "sha256:" + HexFormat.of().formatHex(sha.digest());
         } catch (NoSuchAlgorithmException e) {
