@@ -61,6 +61,7 @@ public final class SourceMigration {
     private static final int REARM_CHUNK = PageBatchEncoder.MAX_PAGES;
     /** Rounds without the dirty set shrinking before the migration counts as stalled. */
     static final int STALL_ROUNDS = 3;
+    private static final double SHRINK_FACTOR = 0.95;
     private static final long STAGE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     /** How long to wait after Running for the destination's report of the guest's first heartbeat. */
     private static final long HEARTBEAT_REPORT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(600);
@@ -372,12 +373,13 @@ public final class SourceMigration {
             roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
                     .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
                     .setDurationMs(roundSeconds * 1e3).setDirtiedPages(remaining).build());
-            if (remaining < leastDirty) {
-                leastDirty = remaining;
+            // Shrinking means clearly below the best so far: noise of a few pages is not progress.
+            if (remaining < leastDirty * SHRINK_FACTOR) {
                 roundsWithoutShrinking = 0;
             } else if (++roundsWithoutShrinking >= STALL_ROUNDS) {
                 stalled = true;
             }
+            leastDirty = Math.min(leastDirty, remaining);
             metrics.expectedDowntime(expectedDowntimeMs);
             board.model(bytesPerPage, switchoverOverheadMs(),
                     bandwidth.known() ? dirtyRate * bytesPerPage / bandwidth.bytesPerSecond() : 1);
