@@ -286,6 +286,11 @@ public final class SourceMigration {
         link.send(SourceFrame.newBuilder().setHello(hello.setSourceClockNanos(sent)).build(), interruption);
         Welcome welcome = link.expect(DestinationFrame.FrameCase.WELCOME, STAGE_TIMEOUT_NANOS, "Welcome", interruption)
                 .getWelcome();
+        if (welcome.getProtocolVersionValue() != protocolVersion || !welcome.getSessionId().equals(sessionId)) {
+            throw MigrationFailure.failed("the destination welcomed protocol version " + welcome.getProtocolVersionValue()
+                    + " for session '" + welcome.getSessionId() + "'; this source offered version " + protocolVersion
+                    + " for session '" + sessionId + "'");
+        }
         clockSample(sent, welcome.getHelloReceivedClockNanos(), welcome.getDestinationClockNanos(), System.nanoTime());
     }
 
