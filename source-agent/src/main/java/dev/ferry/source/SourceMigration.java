@@ -73,7 +73,8 @@ public final class SourceMigration {
     private final MigratableVm vm;
     private final ManagedChannel channel;
     private final MigrationParameters params;
-    private final MigrationMetrics metrics;
+    private final MeterRegistry registry;
+    private MigrationMetrics metrics;
     private final int protocolVersion;
     private final String sessionId = UUID.randomUUID().toString();
     private final ProgressBoard board;
@@ -116,7 +117,7 @@ public final class SourceMigration {
         this.vm = Objects.requireNonNull(vm, "vm");
         this.channel = Objects.requireNonNull(destination, "destination");
         this.params = Objects.requireNonNull(params, "params");
-        this.metrics = new MigrationMetrics(metrics);
+        this.registry = Objects.requireNonNull(metrics, "metrics");
         this.protocolVersion = protocolVersion;
         this.board = new ProgressBoard(vm.shape().ramBytes());
     }
@@ -141,6 +142,7 @@ public final class SourceMigration {
             throw new IllegalStateException("migration " + sessionId + " already ran");
         }
         acceptedNanos = System.nanoTime();
+        metrics = new MigrationMetrics(registry);
         deadlineNanos = params.timeout().isZero() ? Long.MAX_VALUE : acceptedNanos + params.timeout().toNanos();
         encoder = new PageBatchEncoder(vm.ram(), params.compression() == MigrationParameters.PageCompression.LZ4);
         cap = params.bandwidthBytesPerSecond() > 0 ? new TokenBucket(params.bandwidthBytesPerSecond()) : null;
@@ -182,6 +184,7 @@ public final class SourceMigration {
         long totalNanos = System.nanoTime() - acceptedNanos;
         metrics.total(totalNanos);
         metrics.throttle(0);
+        metrics.endGauges();
         MigrationReport finished = report
                 .setTotalMs(totalNanos / 1e6)
                 .setSetupMs(setupNanos / 1e6)
