@@ -174,6 +174,10 @@ public final class SourceMigration {
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "migration " + sessionId + " failed", e);
                 rollBack(MigrationFailure.failed("source error: " + e), wasRunning, report);
+            } catch (Error e) {
+                // Still never leave the guest paused for nothing; then let the error take its course.
+                rollBack(MigrationFailure.failed("source error: " + e), wasRunning, report);
+                throw e;
             } finally {
                 tracker.stop();
                 if (throttle > 0) {
