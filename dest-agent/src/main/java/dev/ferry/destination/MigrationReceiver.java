@@ -6,6 +6,10 @@ import dev.ferry.proto.v1.ProtocolVersion;
 import dev.ferry.proto.v1.Refused;
 import dev.ferry.proto.v1.SourceFrame;
 import dev.ferry.vm.VmFactory;
+import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
@@ -20,7 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * a time; a second concurrent Transfer is refused. Add it to the VMM's control server, configured with
  * {@link ReceiverTransport#configure}.
  */
-public final class MigrationReceiver extends MigrationGrpc.MigrationImplBase implements AutoCloseable {
+public final class MigrationReceiver implements MigrationGrpc.AsyncService, BindableService, AutoCloseable {
     /** The protocol versions this destination accepts. */
     static final ProtocolVersion OLDEST = ProtocolVersion.PROTOCOL_VERSION_1;
     static final ProtocolVersion NEWEST = ProtocolVersion.PROTOCOL_VERSION_1;
@@ -45,6 +49,20 @@ public final class MigrationReceiver extends MigrationGrpc.MigrationImplBase imp
     /** Whether a migration is arriving right now. */
     public boolean busy() {
         return current.get() != null;
+    }
+
+    /** The generated service, with frames parsed by {@link AliasingFrameMarshaller}. */
+    @Override
+    public ServerServiceDefinition bindService() {
+        ServerServiceDefinition generated = MigrationGrpc.bindService(this);
+        @SuppressWarnings("unchecked")
+        ServerMethodDefinition<SourceFrame, DestinationFrame> transfer = (ServerMethodDefinition<SourceFrame, DestinationFrame>)
+                generated.getMethod(MigrationGrpc.getTransferMethod().getFullMethodName());
+        MethodDescriptor<SourceFrame, DestinationFrame> aliased = transfer.getMethodDescriptor().toBuilder()
+                .setRequestMarshaller(new AliasingFrameMarshaller()).build();
+        return ServerServiceDefinition.builder(MigrationGrpc.SERVICE_NAME)
+                .addMethod(aliased, transfer.getServerCallHandler())
+                .build();
     }
 
     @Override

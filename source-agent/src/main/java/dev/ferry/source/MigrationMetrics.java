@@ -22,6 +22,9 @@ final class MigrationMetrics {
     private final Timer setup;
     private final AtomicLong expectedDowntimeMicros = new AtomicLong();
     private final AtomicInteger throttle = new AtomicInteger();
+    private final MeterRegistry registry;
+    private final Gauge expectedDowntimeGauge;
+    private final Gauge throttleGauge;
 
     MigrationMetrics(MeterRegistry registry) {
         zeroPages = pages(registry, "zero");
@@ -38,10 +41,21 @@ final class MigrationMetrics {
                 .register(registry);
         setup = Timer.builder("ferry.migration.setup").description("handshake and switchover probe")
                 .register(registry);
-        Gauge.builder("ferry.migration.expected.downtime", expectedDowntimeMicros, v -> v.get() / 1e3)
+        this.registry = registry;
+        expectedDowntimeGauge = Gauge.builder("ferry.migration.expected.downtime", expectedDowntimeMicros,
+                        v -> v.get() / 1e3)
                 .baseUnit("milliseconds").strongReference(true).register(registry);
-        Gauge.builder("ferry.migration.throttle", throttle, AtomicInteger::get)
+        throttleGauge = Gauge.builder("ferry.migration.throttle", throttle, AtomicInteger::get)
                 .baseUnit("percent").strongReference(true).register(registry);
+    }
+
+    /**
+     * Removes this migration's gauges: a registry keeps the first gauge of a name, so the next migration
+     * registers its own only once these are gone.
+     */
+    void endGauges() {
+        registry.remove(expectedDowntimeGauge);
+        registry.remove(throttleGauge);
     }
 
     private static Counter pages(MeterRegistry registry, String kind) {

@@ -61,6 +61,7 @@ public final class SourceMigration {
     private static final int REARM_CHUNK = PageBatchEncoder.MAX_PAGES;
     /** Rounds without the dirty set shrinking before the migration counts as stalled. */
     static final int STALL_ROUNDS = 3;
+    private static final double SHRINK_FACTOR = 0.95;
     private static final long STAGE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     /** How long to wait after Running for the destination's report of the guest's first heartbeat. */
     private static final long HEARTBEAT_REPORT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(600);
@@ -72,7 +73,8 @@ public final class SourceMigration {
     private final MigratableVm vm;
     private final ManagedChannel channel;
     private final MigrationParameters params;
-    private final MigrationMetrics metrics;
+    private final MeterRegistry registry;
+    private MigrationMetrics metrics;
     private final int protocolVersion;
     private final String sessionId = UUID.randomUUID().toString();
     private final ProgressBoard board;
@@ -115,7 +117,7 @@ public final class SourceMigration {
         this.vm = Objects.requireNonNull(vm, "vm");
         this.channel = Objects.requireNonNull(destination, "destination");
         this.params = Objects.requireNonNull(params, "params");
-        this.metrics = new MigrationMetrics(metrics);
+        this.registry = Objects.requireNonNull(metrics, "metrics");
         this.protocolVersion = protocolVersion;
         this.board = new ProgressBoard(vm.shape().ramBytes());
     }
@@ -140,6 +142,7 @@ public final class SourceMigration {
             throw new IllegalStateException("migration " + sessionId + " already ran");
         }
         acceptedNanos = System.nanoTime();
+        metrics = new MigrationMetrics(registry);
         deadlineNanos = params.timeout().isZero() ? Long.MAX_VALUE : acceptedNanos + params.timeout().toNanos();
         encoder = new PageBatchEncoder(vm.ram(), params.compression() == MigrationParameters.PageCompression.LZ4);
         cap = params.bandwidthBytesPerSecond() > 0 ? new TokenBucket(params.bandwidthBytesPerSecond()) : null;
@@ -171,6 +174,10 @@ public final class SourceMigration {
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "migration " + sessionId + " failed", e);
                 rollBack(MigrationFailure.failed("source error: " + e), wasRunning, report);
+            } catch (Error e) {
+                // Still never leave the guest paused for nothing; then let the error take its course.
+                rollBack(MigrationFailure.failed("source error: " + e), wasRunning, report);
+                throw e;
             } finally {
                 tracker.stop();
                 if (throttle > 0) {
@@ -181,6 +188,7 @@ public final class SourceMigration {
         long totalNanos = System.nanoTime() - acceptedNanos;
         metrics.total(totalNanos);
         metrics.throttle(0);
+        metrics.endGauges();
         MigrationReport finished = report
                 .setTotalMs(totalNanos / 1e6)
                 .setSetupMs(setupNanos / 1e6)
@@ -285,6 +293,11 @@ public final class SourceMigration {
         link.send(SourceFrame.newBuilder().setHello(hello.setSourceClockNanos(sent)).build(), interruption);
         Welcome welcome = link.expect(DestinationFrame.FrameCase.WELCOME, STAGE_TIMEOUT_NANOS, "Welcome", interruption)
                 .getWelcome();
+        if (welcome.getProtocolVersionValue() != protocolVersion || !welcome.getSessionId().equals(sessionId)) {
+            throw MigrationFailure.failed("the destination welcomed protocol version " + welcome.getProtocolVersionValue()
+                    + " for session '" + welcome.getSessionId() + "'; this source offered version " + protocolVersion
+                    + " for session '" + sessionId + "'");
+        }
         clockSample(sent, welcome.getHelloReceivedClockNanos(), welcome.getDestinationClockNanos(), System.nanoTime());
     }
 
@@ -372,12 +385,13 @@ public final class SourceMigration {
             roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
                     .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
                     .setDurationMs(roundSeconds * 1e3).setDirtiedPages(remaining).build());
-            if (remaining < leastDirty) {
-                leastDirty = remaining;
+            // Shrinking means clearly below the best so far: noise of a few pages is not progress.
+            if (remaining < leastDirty * SHRINK_FACTOR) {
                 roundsWithoutShrinking = 0;
             } else if (++roundsWithoutShrinking >= STALL_ROUNDS) {
                 stalled = true;
             }
+            leastDirty = Math.min(leastDirty, remaining);
             metrics.expectedDowntime(expectedDowntimeMs);
             board.model(bytesPerPage, switchoverOverheadMs(),
                     bandwidth.known() ? dirtyRate * bytesPerPage / bandwidth.bytesPerSecond() : 1);

@@ -27,7 +27,11 @@ class LoopbackThroughputTest {
             MemoryVm source = new MemoryVm(MemoryVm.shape(ram), 1, 0).fill(3);
             source.resume();
             try (MigrationBench bench = new MigrationBench()) {
+                com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+                long cpuBefore = os.getProcessCpuTime();
                 MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withCompression(compression));
+                double cpuSeconds = (os.getProcessCpuTime() - cpuBefore) / 1e9;
                 assertEquals("completed", report.getStatus(), report.getError());
                 SourceMigrationTest.assertSameMemory(source, bench.running.get());
                 RoundReport first = report.getRoundReports(0);
@@ -35,11 +39,13 @@ class LoopbackThroughputTest {
                     return;
                 }
                 System.out.printf("256 MiB VM, %s: round 1 %d pages (%d zero) %.1f MiB on the wire in %.1f ms = %.0f MiB/s"
-                                + " of RAM, %.0f MiB/s of payload; downtime %.2f ms, total %.1f ms%n",
+                                + " of RAM, %.0f MiB/s of payload; downtime %.2f ms, total %.1f ms;"
+                                + " both agents used %.2f CPU-s = %.0f MiB of RAM per CPU-second (load average %.1f)%n",
                         compression, first.getPages(), first.getZeroPages(), first.getBytes() / (double) MIB,
                         first.getDurationMs(), 256 / (first.getDurationMs() / 1e3),
                         first.getBytes() / (double) MIB / (first.getDurationMs() / 1e3),
-                        report.getDowntimeMs(), report.getTotalMs());
+                        report.getDowntimeMs(), report.getTotalMs(), cpuSeconds, 256 / cpuSeconds,
+                        os.getSystemLoadAverage());
             } finally {
                 source.close();
             }

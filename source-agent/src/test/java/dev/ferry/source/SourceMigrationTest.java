@@ -2,6 +2,7 @@ package dev.ferry.source;
 
 import dev.ferry.proto.v1.MigrationProgress;
 import dev.ferry.proto.v1.MigrationReport;
+import dev.ferry.proto.v1.RoundReport;
 import dev.ferry.vm.GuestRam;
 import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.RunState;
@@ -163,6 +164,54 @@ class SourceMigrationTest {
         assertEquals("completed", report.getStatus(), report.getError());
         assertTrue(report.getMaxThrottlePercent() >= 20, "throttle " + report.getMaxThrottlePercent());
         assertEquals(0, source.throttlePercent(), "the throttle is removed when the migration ends");
+        assertSameMemory(source, bench.running.get());
+    }
+
+    @Test
+    void aStallFailsWhenToldTo() throws Exception {
+        runningSource(8192, 400, 48 * MIB);
+        bench = new MigrationBench();
+
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
+                .withMaxDowntime(Duration.ofMillis(20)).withOnStall(MigrationParameters.OnStall.FAIL));
+        print(report);
+
+        assertEquals("failed", report.getStatus());
+        assertTrue(report.getError().startsWith("stalled"), report.getError());
+        assertTrue(report.getStalled());
+        assertTrue(report.getRounds() < MigrationParameters.DEFAULT_MAX_ROUNDS / 2, "rounds " + report.getRounds());
+        assertEquals(RunState.RUNNING, source.runState());
+    }
+
+    @Test
+    void aStallTurnsOnAutoConvergeWhenToldTo() throws Exception {
+        runningSource(8192, 400, 48 * MIB);
+        bench = new MigrationBench();
+
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withMaxRounds(25)
+                .withMaxDowntime(Duration.ofMillis(20)).withOnStall(MigrationParameters.OnStall.AUTO_CONVERGE));
+        print(report);
+
+        assertEquals("completed", report.getStatus(), report.getError());
+        assertTrue(report.getStalled());
+        assertTrue(report.getMaxThrottlePercent() >= 20);
+        assertSameMemory(source, bench.running.get());
+    }
+
+    @Test
+    void theBandwidthCapHoldsDuringPrecopy() throws Exception {
+        runningSource(16, 1, 16 * MIB);
+        bench = new MigrationBench();
+        long cap = 32 * MIB;
+
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withBandwidth(cap));
+        print(report);
+
+        assertEquals("completed", report.getStatus(), report.getError());
+        RoundReport first = report.getRoundReports(0);
+        // The bucket holds at most 1 MiB of credit; every byte beyond it waits for the cap.
+        double floorMs = (first.getBytes() - MIB) * 1e3 / cap;
+        assertTrue(first.getDurationMs() >= floorMs * 0.95, first.getDurationMs() + " ms < " + floorMs + " ms");
         assertSameMemory(source, bench.running.get());
     }
 
