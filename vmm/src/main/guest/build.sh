@@ -59,12 +59,12 @@ objcopy -O binary -j .text "$work/hello-longmode.elf" "$out/hello-longmode.bin"
 gcc -m32 "${cflags[@]}" -c "$src/longmode/shim.S" -o "$work/longmode-shim.o"
 ld -m elf_i386 "${ldflags[@]}" -T "$src/longmode/shim.ld" "$work/longmode-shim.o" -o "$out/longmode-shim.elf"
 
-# The workload's sources compile in parallel; every compiler is waited for before judging.
+# The workload's sources are 64-bit (entry.S switches to long mode first); they compile in parallel; every compiler is waited for before judging.
 workload_objects=()
 compilers=()
 for source in "$src"/workload/*.S "$src"/workload/*.c; do
     object=$work/workload-$(basename "$source").o
-    gcc -m32 -march=i686 "${cflags[@]}" -c "$source" -o "$object" &
+    gcc -m64 -mcmodel=small -mno-red-zone "${cflags[@]}" -c "$source" -o "$object" &
     compilers+=($!)
     workload_objects+=("$object")
 done
@@ -76,4 +76,6 @@ if [[ $failed -ne 0 ]]; then
     echo "ferry guests: compiling the workload guest failed" >&2
     exit 1
 fi
-ld -m elf_i386 "${ldflags[@]}" -T "$src/workload/workload.ld" "${workload_objects[@]}" -o "$out/workload.elf"
+# 64-bit code in an ELF32 i386 file: QEMU's Multiboot loader refuses ELF64, and every address fits 32 bits.
+ld -m elf_x86_64 "${ldflags[@]}" -T "$src/workload/workload.ld" "${workload_objects[@]}" -o "$work/workload64.elf"
+objcopy -O elf32-i386 "$work/workload64.elf" "$out/workload.elf"

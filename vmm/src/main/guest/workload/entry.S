@@ -1,10 +1,16 @@
 /*
- * The workload kernel's Multiboot v1 header, entry point and interrupt entry stubs.
+ * The workload kernel's Multiboot v1 header, its 32-bit entry trampoline into long mode, and the
+ * 64-bit interrupt entry stubs.
  *
  * Entry contract (Multiboot v1): 32-bit protected mode, paging off, EAX = 0x2BADB002,
  * EBX = physical address of the Multiboot information, CS/DS flat, A20 on, interrupts off.
  * The stack pointer is not trusted; GDT and IDT are our own from the first instructions on,
  * so the loader's descriptor tables may be anywhere or gone.
+ *
+ * Everything after the trampoline runs in 64-bit mode. On a nested KVM without hardware
+ * virtualization only 64-bit code runs natively: 32-bit code goes through KVM's instruction
+ * emulator, which is slow and cannot emulate a protected-mode IRET. So the 32-bit part is kept
+ * to the dozen instructions that switch modes, and the page tables are built at link time.
  */
 #include "ports.h"
 
@@ -14,11 +20,18 @@
 /* Load through the fields below rather than the ELF headers: lets a loader skip ELF parsing. */
 #define MULTIBOOT_AOUT_KLUDGE   (1 << 16)
 #define MULTIBOOT_FLAGS         (MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO | MULTIBOOT_AOUT_KLUDGE)
-#define MULTIBOOT_BOOTED        0x2BADB002
 
-#define CODE_SELECTOR           0x08
+#define CODE64_SELECTOR         0x08
 #define DATA_SELECTOR           0x10
 #define STACK_SIZE              16384
+
+#define PAGE_PRESENT_RW         0x003
+#define PAGE_HUGE               0x080   /* a 2 MiB page in a page directory */
+#define IDENTITY_GIB            4       /* page directories: 1 GiB each */
+#define CR4_PAE                 (1 << 5)
+#define CR0_PG                  (1 << 31)
+#define MSR_EFER                0xc0000080
+#define EFER_LME                (1 << 8)
 
     .section .multiboot, "a"
     .p2align 2
@@ -32,49 +45,93 @@ multiboot_header:
     .long _bss_end              /* bss_end_addr: zeroed up to here */
     .long _start                /* entry_addr */
 
+    .code32
     .text
     .globl _start
 _start:
+    /* EBX (the information pointer) is left alone throughout; EBP keeps the loader's magic. */
     cli
-    cld
+    mov %eax, %ebp
+    /* The architectural order: PAE, CR3, EFER.LME, then paging, which activates long mode. */
+    mov $CR4_PAE, %eax
+    mov %eax, %cr4
+    mov $pml4, %eax
+    mov %eax, %cr3
+    mov $MSR_EFER, %ecx
+    rdmsr
+    or $EFER_LME, %eax
+    wrmsr
     lgdt gdt_descriptor
-    ljmp $CODE_SELECTOR, $flat
-flat:
-    mov $DATA_SELECTOR, %cx
-    mov %cx, %ds
-    mov %cx, %es
-    mov %cx, %fs
-    mov %cx, %gs
-    mov %cx, %ss
-    mov $stack_top, %esp
+    mov %cr0, %eax
+    or $CR0_PG, %eax
+    mov %eax, %cr0
+    ljmp $CODE64_SELECTOR, $long_mode
 
-    /* Anything but the Multiboot magic means EBX is no information pointer. */
-    cmp $MULTIBOOT_BOOTED, %eax
-    je 1f
-    xor %ebx, %ebx
-1:
+    .code64
+long_mode:
+    mov $DATA_SELECTOR, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %fs
+    mov %eax, %gs
+    mov %eax, %ss
+    cld
     /* Zero .bss ourselves: a loader that ignores bss_end_addr must not leave us garbage. The
-     * stack lives in .bss, but nothing is on it yet; EAX/EBX survive (stosl uses EDI/ECX). */
-    mov %eax, %esi
+     * stack lives in .bss, but nothing is on it yet. */
     mov $_bss_start, %edi
     mov $_bss_end, %ecx
     sub %edi, %ecx
-    shr $2, %ecx
+    shr $3, %ecx
     xor %eax, %eax
-    rep stosl
+    rep stosq
+    mov $stack_top, %esp
 
-    push %ebx                   /* struct multiboot_info * (or NULL) */
-    push %esi                   /* the magic the loader passed */
+    mov %ebp, %edi              /* the magic the loader passed */
+    mov %ebx, %esi              /* struct multiboot_info * (meaningful only with the magic) */
     call workload_main
     /* workload_main does not return. */
-2:  cli
+1:  cli
     hlt
-    jmp 2b
+    jmp 1b
 
-/*
- * Exception stubs: bring every vector to the same frame (vector, error code, EIP, CS, EFLAGS)
- * which is exactly the cdecl argument list of on_exception(vector, error, eip).
- */
+/* Saves every general-purpose register (15 pushes: with the CPU's 5-word frame, RSP stays 16-aligned). */
+.macro push_all
+    push %rax
+    push %rcx
+    push %rdx
+    push %rbx
+    push %rbp
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+.endm
+
+.macro pop_all
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rdi
+    pop %rsi
+    pop %rbp
+    pop %rbx
+    pop %rdx
+    pop %rcx
+    pop %rax
+.endm
+
+/* Exception stubs: bring every vector to the same frame (vector, error code, RIP, CS, RFLAGS, RSP, SS). */
 .macro exception_stub vector
 exception_\vector:
     .if !((\vector == 8) || (\vector == 10) || (\vector == 11) || (\vector == 12) || (\vector == 13) || (\vector == 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30))
@@ -90,50 +147,78 @@ exception_\vector:
 
 exception_common:
     cld
+    mov (%rsp), %rdi            /* vector */
+    mov 8(%rsp), %rsi           /* error code */
+    mov 16(%rsp), %rdx          /* RIP */
+    and $-16, %rsp
     call on_exception           /* does not return */
-3:  cli
+2:  cli
     hlt
-    jmp 3b
+    jmp 2b
 
     .globl timer_interrupt
 timer_interrupt:
-    pushal
+    push_all
     cld
     call on_tick
-    popal
-    iret
+    pop_all
+    iretq
 
     /* A spurious IRQ7 or local-APIC spurious vector is not in service: no EOI. */
     .globl spurious_interrupt
 spurious_interrupt:
-    iret
+    iretq
 
     /* A spurious IRQ15 is not in service at the slave, but the master saw IRQ2 and wants EOI. */
     .globl spurious_slave_interrupt
 spurious_slave_interrupt:
-    push %eax
+    push %rax
     mov $PIC_EOI, %al
     out %al, $PIC1_CMD
-    pop %eax
-    iret
+    pop %rax
+    iretq
 
     .section .rodata
-    .p2align 2
+    .p2align 3
     .globl exception_stubs
 exception_stubs:
 .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .long exception_\vector
+    .quad exception_\vector
 .endr
 
     .p2align 3
 gdt:
     .quad 0                     /* null */
-    .quad 0x00cf9a000000ffff    /* 0x08: code, base 0, limit 4 GiB, 32-bit, ring 0 */
+    .quad 0x00af9a000000ffff    /* 0x08: 64-bit code, ring 0 */
     .quad 0x00cf92000000ffff    /* 0x10: data, base 0, limit 4 GiB, ring 0 */
 gdt_end:
 gdt_descriptor:
     .word gdt_end - gdt - 1
     .long gdt
+
+/*
+ * Identity map of the first 4 GiB in 2 MiB pages, complete at link time: no loop runs in the
+ * emulated 32-bit code. It covers the image, the working set (at most up to 3 GiB) and the local
+ * APIC at 0xFEE00000. In .data, so the .bss clearing never touches it.
+ */
+    .section .data.page_tables, "aw"
+    .p2align 12
+pml4:
+    .quad pdpt + PAGE_PRESENT_RW
+    .fill 511, 8, 0
+pdpt:
+    .set gib, 0
+    .rept IDENTITY_GIB
+    .quad page_directories + gib * 4096 + PAGE_PRESENT_RW
+    .set gib, gib + 1
+    .endr
+    .fill 512 - IDENTITY_GIB, 8, 0
+page_directories:
+    .set frame, 0
+    .rept IDENTITY_GIB * 512
+    .quad (frame << 21) | PAGE_HUGE | PAGE_PRESENT_RW
+    .set frame, frame + 1
+    .endr
 
     .bss
     .p2align 4

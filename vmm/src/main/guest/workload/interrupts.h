@@ -14,6 +14,6 @@
 void interrupts_init(void);
 
 /* Called from the exception stubs in entry.S; prints the vector and halts. */
-void on_exception(uint32_t vector, uint32_t error_code, uint32_t eip) __attribute__((noreturn));
+void on_exception(uint64_t vector, uint64_t error_code, uint64_t rip) __attribute__((noreturn));
 
 #endif

@@ -34,7 +34,7 @@ static const char *command_line(uint32_t magic, const struct multiboot_info *inf
     if (!(info->flags & MULTIBOOT_INFO_CMDLINE) || info->cmdline == 0) {
         return NULL;
     }
-    return (const char *) info->cmdline;
+    return (const char *) (uintptr_t) info->cmdline;
 }
 
 /* The end of the RAM that holds the working set's base, or 0 when the loader did not say. */
@@ -46,7 +46,7 @@ static uint64_t ram_end(uint32_t magic, const struct multiboot_info *info) {
         uint32_t at = info->mmap_addr;
         uint32_t end = info->mmap_addr + info->mmap_length;
         while (at < end) {
-            const struct multiboot_mmap_entry *entry = (const struct multiboot_mmap_entry *) at;
+            const struct multiboot_mmap_entry *entry = (const struct multiboot_mmap_entry *) (uintptr_t) at;
             if (entry->type == MULTIBOOT_MEMORY_RAM && entry->base <= WORKING_SET_BASE
                     && entry->base + entry->length > WORKING_SET_BASE) {
                 return entry->base + entry->length;
@@ -76,7 +76,7 @@ static struct working_set working_set_fit(struct config *config, uint64_t end) {
         put_string(TO_BOTH, " clamped to ");
         put_decimal(TO_BOTH, room);
         put_string(TO_BOTH, " (usable RAM ends at ");
-        put_hex(TO_BOTH, (uint32_t) end);
+        put_hex(TO_BOTH, end);
         put_string(TO_BOTH, ")\n");
         config->wss = room;
     }
@@ -149,7 +149,7 @@ static uint32_t next_page(const struct config *config, const struct working_set 
 /* Two words at either end of the first half and one mid-page: never all-zero once touched, and
  * a different value each time, so a copied page that is stale can be told from a fresh one. */
 static void dirty_page(const struct working_set *set, uint32_t page) {
-    volatile uint32_t *words = (volatile uint32_t *) (set->base + (page << PAGE_SHIFT));
+    volatile uint32_t *words = (volatile uint32_t *) ((uintptr_t) set->base + ((uintptr_t) page << PAGE_SHIFT));
     uint32_t count = pages_written + 1;
     words[0] = timer_ticks | 1;
     words[1] = count;
