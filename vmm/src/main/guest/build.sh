@@ -3,8 +3,8 @@
 # target/classes/guests, so they load as classpath resources /guests/NAME).
 #
 #   hello-bootsector.bin  512-byte boot sector, COM1 hello
-#   triple-fault.bin      512-byte boot sector that triple-faults
 #   hello-longmode.bin    flat 64-bit payload for 0x100000
+#   triple-fault-longmode.bin  flat 64-bit payload for 0x100000 that triple-faults
 #   longmode-shim.elf     Multiboot kernel that starts hello-longmode.bin under QEMU (tests only)
 #   workload.elf          Multiboot v1 kernel: dirty-page workload with a 1 kHz heartbeat
 set -euo pipefail
@@ -51,11 +51,13 @@ boot_sector() {
 }
 
 boot_sector hello-bootsector hello.S
-boot_sector triple-fault triple-fault.S
 
 gcc -m64 "${cflags[@]}" -c "$src/longmode/hello.S" -o "$work/hello-longmode.o"
 ld -m elf_x86_64 "${ldflags[@]}" -T "$src/longmode/flat64.ld" "$work/hello-longmode.o" -o "$work/hello-longmode.elf"
 objcopy -O binary -j .text "$work/hello-longmode.elf" "$out/hello-longmode.bin"
+gcc -m64 "${cflags[@]}" -c "$src/longmode/triple-fault.S" -o "$work/triple-fault-longmode.o"
+ld -m elf_x86_64 "${ldflags[@]}" -T "$src/longmode/flat64.ld" "$work/triple-fault-longmode.o" -o "$work/triple-fault-longmode.elf"
+objcopy -O binary -j .text "$work/triple-fault-longmode.elf" "$out/triple-fault-longmode.bin"
 gcc -m32 "${cflags[@]}" -c "$src/longmode/shim.S" -o "$work/longmode-shim.o"
 ld -m elf_i386 "${ldflags[@]}" -T "$src/longmode/shim.ld" "$work/longmode-shim.o" -o "$out/longmode-shim.elf"
 
