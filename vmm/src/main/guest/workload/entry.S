@@ -7,10 +7,12 @@
  * The stack pointer is not trusted; GDT and IDT are our own from the first instructions on,
  * so the loader's descriptor tables may be anywhere or gone.
  *
- * Everything after the trampoline runs in 64-bit mode. On a nested KVM without hardware
- * virtualization only 64-bit code runs natively: 32-bit code goes through KVM's instruction
- * emulator, which is slow and cannot emulate a protected-mode IRET. So the 32-bit part is kept
- * to the dozen instructions that switch modes, and the page tables are built at link time.
+ * Everything after the trampoline runs in 64-bit mode, and the dirtying loop in 64-bit user mode
+ * (CPL 3). On a nested KVM without hardware virtualization (kvm_pvm) only 64-bit user-mode code
+ * runs natively: kernel-mode code, 64-bit included, goes through KVM's instruction emulator at
+ * about a microsecond an instruction, and 32-bit code cannot even IRET there. So the 32-bit part
+ * is the dozen instructions that switch modes, the page tables are built at link time, and the
+ * kernel only sets up, takes the tick and halts for the user loop (see general_protection).
  */
 #include "ports.h"
 
@@ -23,9 +25,15 @@
 
 #define CODE64_SELECTOR         0x08
 #define DATA_SELECTOR           0x10
+#define USER_CODE64_SELECTOR    (0x18 | 3)
+#define USER_DATA_SELECTOR      (0x20 | 3)
 #define STACK_SIZE              16384
+/* RFLAGS in user mode: interrupts on. No IOPL: kvm_pvm drops it at the first exit anyway. */
+#define USER_RFLAGS             0x0202
+#define HLT_OPCODE              0xf4
 
-#define PAGE_PRESENT_RW         0x003
+/* User, writable, present: the user-mode loop reaches the same identity map as the kernel. */
+#define PAGE_PRESENT_RW         0x007
 #define PAGE_HUGE               0x080   /* a 2 MiB page in a page directory */
 #define IDENTITY_GIB            4       /* page directories: 1 GiB each */
 #define CR4_PAE                 (1 << 5)
@@ -94,6 +102,20 @@ long_mode:
     hlt
     jmp 1b
 
+/*
+ * void enter_user_mode(void (*entry)(void), void *stack_top): continues at entry in 64-bit user
+ * mode on the given stack, interrupts on. Never returns; interrupts from user mode arrive on the
+ * TSS's RSP0 stack.
+ */
+    .globl enter_user_mode
+enter_user_mode:
+    pushq $USER_DATA_SELECTOR
+    push %rsi
+    pushq $USER_RFLAGS
+    pushq $USER_CODE64_SELECTOR
+    push %rdi
+    iretq
+
 /* Saves every general-purpose register (15 pushes: with the CPU's 5-word frame, RSP stays 16-aligned). */
 .macro push_all
     push %rax
@@ -145,6 +167,29 @@ exception_\vector:
     exception_stub \vector
 .endr
 
+/*
+ * #GP, where a hlt in user mode lands: the user loop's only way into the kernel (on kvm_pvm, int n
+ * and syscall are not available to it). The user passes a request in RDI and its argument in RSI
+ * (see usercall.h); kernel_call serves it, then the user resumes after its hlt. Any other #GP is
+ * reported like every other exception. Frame: error code, RIP, CS, RFLAGS, RSP, SS.
+ */
+    .globl general_protection
+general_protection:
+    testb $3, 16(%rsp)
+    jz exception_13
+    push %rax
+    mov 16(%rsp), %rax
+    cmpb $HLT_OPCODE, (%rax)
+    pop %rax
+    jne exception_13
+    incq 8(%rsp)
+    add $8, %rsp
+    push_all
+    cld
+    call kernel_call            /* (request, argument): still in RDI and RSI */
+    pop_all
+    iretq
+
 exception_common:
     cld
     mov (%rsp), %rdi            /* vector */
@@ -186,11 +231,16 @@ exception_stubs:
     .quad exception_\vector
 .endr
 
+    .section .data
     .p2align 3
+    .globl gdt
 gdt:
     .quad 0                     /* null */
     .quad 0x00af9a000000ffff    /* 0x08: 64-bit code, ring 0 */
     .quad 0x00cf92000000ffff    /* 0x10: data, base 0, limit 4 GiB, ring 0 */
+    .quad 0x00affa000000ffff    /* 0x18: 64-bit code, ring 3 */
+    .quad 0x00cff2000000ffff    /* 0x20: data, ring 3 */
+    .quad 0, 0                  /* 0x28: the TSS, filled in by interrupts_init */
 gdt_end:
 gdt_descriptor:
     .word gdt_end - gdt - 1

@@ -22,7 +22,26 @@ struct idt_descriptor {
     uint64_t base;
 } __attribute__((packed));
 
+#define TSS_SELECTOR        0x28
+#define TSS_AVAILABLE_64    0x89    /* present, ring 0, available 64-bit TSS */
+#define INTERRUPT_STACK     16384
+
+/* The 64-bit task state segment: only RSP0, the stack interrupts from user mode switch to. */
+struct tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t io_map_base;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct tss) == 104, "a 64-bit TSS is 104 bytes");
+
 /* Defined in entry.S. */
+extern uint64_t gdt[7];
+extern void general_protection(void);
 extern void (*const exception_stubs[32])(void);
 extern void timer_interrupt(void);
 extern void spurious_interrupt(void);
@@ -30,6 +49,8 @@ extern void spurious_slave_interrupt(void);
 
 /* Vectors left empty are not present: a stray interrupt there raises #NP, which is reported. */
 static struct idt_entry idt[256] __attribute__((aligned(16)));
+static struct tss tss __attribute__((aligned(16)));
+static uint8_t interrupt_stack[INTERRUPT_STACK] __attribute__((aligned(16)));
 
 static void set_gate(uint32_t vector, void (*handler)(void)) {
     uint64_t offset = (uintptr_t) handler;
@@ -46,6 +67,7 @@ void interrupts_init(void) {
     for (uint32_t vector = 0; vector < 32; vector++) {
         set_gate(vector, exception_stubs[vector]);
     }
+    set_gate(VECTOR_GENERAL_PROTECTION, general_protection);
     set_gate(VECTOR_PIT, timer_interrupt);
     set_gate(VECTOR_PIC_SPURIOUS, spurious_interrupt);
     set_gate(VECTOR_PIC2_SPURIOUS, spurious_slave_interrupt);
@@ -53,6 +75,14 @@ void interrupts_init(void) {
     set_gate(VECTOR_LAPIC_SPURIOUS, spurious_interrupt);
     struct idt_descriptor descriptor = {sizeof idt - 1, (uintptr_t) idt};
     __asm__ volatile("lidt %0" : : "m"(descriptor));
+
+    tss.rsp[0] = (uintptr_t) (interrupt_stack + sizeof interrupt_stack);
+    tss.io_map_base = sizeof tss;   /* no I/O bitmap: IOPL 3 alone grants user mode the ports */
+    uint64_t base = (uintptr_t) &tss;
+    gdt[TSS_SELECTOR / 8] = (sizeof tss - 1) | (base & 0xffffff) << 16 | (uint64_t) TSS_AVAILABLE_64 << 40
+            | ((base >> 24) & 0xff) << 56;
+    gdt[TSS_SELECTOR / 8 + 1] = base >> 32;
+    __asm__ volatile("ltr %w0" : : "r"(TSS_SELECTOR));
 }
 
 void on_exception(uint64_t vector, uint64_t error_code, uint64_t rip) {

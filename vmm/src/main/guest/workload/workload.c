@@ -9,6 +9,7 @@
 #include "io.h"
 #include "multiboot.h"
 #include "timer.h"
+#include "usercall.h"
 
 #define PAGE_SIZE           4096u
 #define PAGE_SHIFT          12
@@ -157,16 +158,15 @@ static void dirty_page(const struct working_set *set, uint32_t page) {
     pages_written = count;
 }
 
-static void report(void) {
-    report_due = false;
-    put_string(TO_DEBUGCON, "ferry-workload: ticks=");
-    put_decimal(TO_DEBUGCON, timer_ticks);
-    put_string(TO_DEBUGCON, " pages=");
-    put_decimal(TO_DEBUGCON, pages_written);
-    put_string(TO_DEBUGCON, "\n");
-}
+static struct config settings;
+static struct working_set working_set;
+static uint8_t user_stack[16384] __attribute__((aligned(16)));
 
-static void __attribute__((noreturn)) dirty_forever(const struct config *config, const struct working_set *set) {
+/* Runs in user mode, where kvm_pvm runs code natively: it touches no port and halts or prints
+ * only through user_call. */
+static void __attribute__((noreturn)) dirty_forever(void) {
+    const struct config *config = &settings;
+    const struct working_set *set = &working_set;
     bool idle = set->pages == 0 || (!config->rate_max && config->rate == 0);
     /* More than a second's worth of debt is not caught up: a slow vCPU just runs flat out.
      * Slow rates still need room for one whole page. */
@@ -178,10 +178,10 @@ static void __attribute__((noreturn)) dirty_forever(const struct config *config,
     uint32_t seen = timer_ticks;
     for (;;) {
         if (report_due && config->report) {
-            report();
+            user_call(USER_REPORT, 0);
         }
         if (idle) {
-            wait_for_tick(seen);
+            user_call(USER_WAIT_FOR_TICK, seen);
             seen = timer_ticks;
             continue;
         }
@@ -200,20 +200,19 @@ static void __attribute__((noreturn)) dirty_forever(const struct config *config,
             dirty_page(set, next_page(config, set));
             credit -= PAGE_COST;
         }
-        wait_for_tick(seen);
+        user_call(USER_WAIT_FOR_TICK, seen);
     }
 }
 
 void workload_main(uint32_t magic, const struct multiboot_info *info) {
     serial_init();
     interrupts_init();
-    struct config config;
-    if (!config_parse(command_line(magic, info), &config)) {
+    if (!config_parse(command_line(magic, info), &settings)) {
         put_string(TO_BOTH, "ferry-workload: bad command line, halted\n");
         halt_forever();
     }
-    struct working_set set = working_set_fit(&config, ram_end(magic, info));
-    print_config(&config);
-    timer_start(config.timer, config.heartbeat);
-    dirty_forever(&config, &set);
+    working_set = working_set_fit(&settings, ram_end(magic, info));
+    print_config(&settings);
+    timer_start(settings.timer, settings.heartbeat);
+    enter_user_mode(dirty_forever, user_stack + sizeof user_stack);
 }
