@@ -11,7 +11,7 @@
  * (CPL 3). On a nested KVM without hardware virtualization (kvm_pvm) only 64-bit user-mode code
  * runs natively: kernel-mode code, 64-bit included, goes through KVM's instruction emulator at
  * about a microsecond an instruction, and 32-bit code cannot even IRET there. So the 32-bit part
- * is the dozen instructions that switch modes, the page tables are built at link time, and the
+ * is the fifteen instructions that switch modes, the page tables are built at link time, and the
  * kernel only sets up, takes the tick and halts for the user loop (see general_protection).
  */
 #include "ports.h"

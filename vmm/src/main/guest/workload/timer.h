@@ -14,13 +14,14 @@
 extern volatile uint32_t timer_ticks;
 /* Set by the tick handler once a second; the main loop clears it after reporting. */
 extern volatile bool report_due;
-/* Written by the main loop only; the tick handler publishes it on the status port. */
+/* Written by the user-mode loop only; the tick handler publishes it on the status port. */
 extern volatile uint32_t pages_written;
 
 /* Starts ticking with interrupts on; returns the source actually used (lapic falls back to pit). */
 enum timer_source timer_start(enum timer_source wanted, bool heartbeat);
 
-/* Halts until the tick counter moves past seen (returns at once if it already has). */
+/* Halts until the tick counter moves past seen (returns at once if it already has). Kernel mode
+ * only: the user-mode loop asks for it with user_call(USER_WAIT_FOR_TICK, seen). */
 void wait_for_tick(uint32_t seen);
 
 /* Called from timer_interrupt in entry.S. */
