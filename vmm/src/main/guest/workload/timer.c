@@ -26,7 +26,7 @@
 #define APIC_LVT_PERIODIC       (1u << 17)
 #define APIC_DELIVERY_EXTINT    (7u << 8)
 #define APIC_DELIVERY_NMI       (4u << 8)
-#define CALIBRATION_TICKS       10
+#define CALIBRATION_TICKS       11      /* odd: the median is one of them */
 
 volatile uint32_t timer_ticks;
 volatile bool report_due;
@@ -118,16 +118,34 @@ static void wait_ticks(uint32_t count) {
     }
 }
 
-/* Counts of the APIC timer (at divide-by-16) per millisecond, measured against PIT ticks. */
+/*
+ * Counts of the APIC timer (at divide-by-16) per millisecond, measured against PIT ticks: the
+ * median of single tick intervals. A vCPU the host descheduled sees a long interval, and the
+ * ticks it missed then arrive back to back (short intervals); the median ignores both.
+ */
 static uint32_t lapic_calibrate(uint32_t base) {
     mmio_write32(base + APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
     mmio_write32(base + APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
     mmio_write32(base + APIC_TIMER_INITIAL, 0xffffffffu);
+    uint32_t intervals[CALIBRATION_TICKS];
     wait_ticks(1);  /* start on a tick edge */
-    uint32_t start = mmio_read32(base + APIC_TIMER_CURRENT);
-    wait_ticks(CALIBRATION_TICKS);
-    uint32_t end = mmio_read32(base + APIC_TIMER_CURRENT);
-    return (start - end) / CALIBRATION_TICKS;
+    uint32_t previous = mmio_read32(base + APIC_TIMER_CURRENT);
+    for (int i = 0; i < CALIBRATION_TICKS; i++) {
+        wait_ticks(1);
+        uint32_t now = mmio_read32(base + APIC_TIMER_CURRENT);
+        intervals[i] = previous - now;
+        previous = now;
+    }
+    /* Insertion sort: eleven values. */
+    for (int i = 1; i < CALIBRATION_TICKS; i++) {
+        uint32_t value = intervals[i];
+        int j = i - 1;
+        for (; j >= 0 && intervals[j] > value; j--) {
+            intervals[j + 1] = intervals[j];
+        }
+        intervals[j + 1] = value;
+    }
+    return intervals[CALIBRATION_TICKS / 2];
 }
 
 enum timer_source timer_start(enum timer_source wanted, bool heartbeat) {

@@ -12,6 +12,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -26,9 +28,10 @@ class WorkloadGuestKvmTest {
     private static final long MEMORY = 256L << 20;
     private static final long PAGE = 4096;
     private static final long WORKING_SET_BASE = 4L << 20;
-    /** Sequential writes at the highest rate tested fill 64 MiB per second: the window never wraps. */
+    /** Sequential writes at the highest rate tested fill 128 MiB in a window: it never wraps. */
     private static final long WSS = 160L << 20;
-    private static final int WINDOW_TICKS = 1000;
+    private static final int WINDOW_TICKS = 2000;
+    private static final int WINDOW_ATTEMPTS = 2;
     private static final Duration DEADLINE = Duration.ofSeconds(10);
 
     @Test
@@ -53,13 +56,19 @@ class WorkloadGuestKvmTest {
             Thread.sleep(1000);
             long beats = guest.vm.heartbeats().count() - from;
             double perMs = beats / ((System.nanoTime() - start) / 1e6);
-            assertTrue(perMs > 0.3 && perMs < 1.5, beats + " APIC-timer heartbeats in about a second: " + perMs + " per ms");
+            assertTrue(perMs > 0.3 && perMs < 1.5, beats + " APIC-timer heartbeats in about a second: " + perMs
+                    + " per ms; debug console:\n" + guest.debug.text());
             assertTrue(guest.debug.text().startsWith("ferry-workload rate=0 pattern=uniform wss=67108864 timer=lapic"),
                     guest.debug.text());
         }
     }
 
-    /** KVM's dirty log counts each page once per window; sequential writes touch each page once. */
+    /**
+     * KVM's dirty log counts each page once per window; sequential writes touch each page once. A window is
+     * {@value #WINDOW_TICKS} ticks of guest time. A vCPU the host starves for a while can still fall behind
+     * its own clock (its kernel-mode tick handling runs emulated here), so a window that misses is measured
+     * once more before the rate is judged wrong.
+     */
     @ParameterizedTest
     @ValueSource(longs = {4L << 20, 16L << 20, 64L << 20})
     void theDirtyLogSeesTheRequestedRate(long rate) throws Exception {
@@ -71,18 +80,24 @@ class WorkloadGuestKvmTest {
                 tracker.start();
                 try {
                     tracker.sync(dirty); // everything counts as dirty at first
-                    tracker.rearm(dirty, 0, pages);
-                    dirty.clearAll();
-                    long fromTick = guest.vm.heartbeats().count();
-                    guest.awaitHeartbeats(fromTick + WINDOW_TICKS);
-                    tracker.sync(dirty);
-                    long ticks = guest.vm.heartbeats().count() - fromTick;
-                    long written = dirty.countRange(WORKING_SET_BASE / PAGE, WSS / PAGE);
-                    double expected = (double) rate / PAGE * ticks / 1000;
-                    assertTrue(Math.abs(written - expected) <= expected * 0.10,
-                            written + " pages dirtied in " + ticks + " ticks at rate=" + rate + ", expected " + expected);
-                    long outside = dirty.count() - written;
-                    assertTrue(outside < written / 10, outside + " pages dirtied outside the working set");
+                    List<String> windows = new ArrayList<>();
+                    for (int attempt = 0; attempt < WINDOW_ATTEMPTS; attempt++) {
+                        tracker.rearm(dirty, 0, pages);
+                        dirty.clearAll();
+                        long fromTick = guest.vm.heartbeats().count();
+                        guest.awaitHeartbeats(fromTick + WINDOW_TICKS);
+                        tracker.sync(dirty);
+                        long ticks = guest.vm.heartbeats().count() - fromTick;
+                        long written = dirty.countRange(WORKING_SET_BASE / PAGE, WSS / PAGE);
+                        double expected = (double) rate / PAGE * ticks / 1000;
+                        long outside = dirty.count() - written;
+                        assertTrue(outside < written / 10, outside + " pages dirtied outside the working set");
+                        windows.add(written + " pages in " + ticks + " ticks (expected " + Math.round(expected) + ")");
+                        if (Math.abs(written - expected) <= expected * 0.10) {
+                            return;
+                        }
+                    }
+                    fail("rate=" + rate + ": no window within 10%: " + windows);
                 } finally {
                     tracker.stop();
                 }
