@@ -3,8 +3,8 @@
 # target/classes/guests, so they load as classpath resources /guests/NAME).
 #
 #   hello-bootsector.bin  512-byte boot sector, COM1 hello
-#   triple-fault.bin      512-byte boot sector that triple-faults
 #   hello-longmode.bin    flat 64-bit payload for 0x100000
+#   triple-fault-longmode.bin  flat 64-bit payload for 0x100000 that triple-faults
 #   longmode-shim.elf     Multiboot kernel that starts hello-longmode.bin under QEMU (tests only)
 #   workload.elf          Multiboot v1 kernel: dirty-page workload with a 1 kHz heartbeat
 set -euo pipefail
@@ -15,7 +15,7 @@ if [[ $# -ne 1 ]]; then
 fi
 out=$1
 
-for tool in gcc as ld objcopy objdump; do
+for tool in gcc as ld objcopy; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "ferry guests: '$tool' not found: install binutils/gcc (Debian: apt-get install -y binutils gcc)" >&2
         exit 1
@@ -51,20 +51,22 @@ boot_sector() {
 }
 
 boot_sector hello-bootsector hello.S
-boot_sector triple-fault triple-fault.S
 
 gcc -m64 "${cflags[@]}" -c "$src/longmode/hello.S" -o "$work/hello-longmode.o"
 ld -m elf_x86_64 "${ldflags[@]}" -T "$src/longmode/flat64.ld" "$work/hello-longmode.o" -o "$work/hello-longmode.elf"
 objcopy -O binary -j .text "$work/hello-longmode.elf" "$out/hello-longmode.bin"
+gcc -m64 "${cflags[@]}" -c "$src/longmode/triple-fault.S" -o "$work/triple-fault-longmode.o"
+ld -m elf_x86_64 "${ldflags[@]}" -T "$src/longmode/flat64.ld" "$work/triple-fault-longmode.o" -o "$work/triple-fault-longmode.elf"
+objcopy -O binary -j .text "$work/triple-fault-longmode.elf" "$out/triple-fault-longmode.bin"
 gcc -m32 "${cflags[@]}" -c "$src/longmode/shim.S" -o "$work/longmode-shim.o"
 ld -m elf_i386 "${ldflags[@]}" -T "$src/longmode/shim.ld" "$work/longmode-shim.o" -o "$out/longmode-shim.elf"
 
-# The workload's sources compile in parallel; every compiler is waited for before judging.
+# The workload's sources are 64-bit (entry.S switches to long mode first); they compile in parallel; every compiler is waited for before judging.
 workload_objects=()
 compilers=()
 for source in "$src"/workload/*.S "$src"/workload/*.c; do
     object=$work/workload-$(basename "$source").o
-    gcc -m32 -march=i686 "${cflags[@]}" -c "$source" -o "$object" &
+    gcc -m64 -mcmodel=small -mno-red-zone "${cflags[@]}" -c "$source" -o "$object" &
     compilers+=($!)
     workload_objects+=("$object")
 done
@@ -76,13 +78,6 @@ if [[ $failed -ne 0 ]]; then
     echo "ferry guests: compiling the workload guest failed" >&2
     exit 1
 fi
-ld -m elf_i386 "${ldflags[@]}" -T "$src/workload/workload.ld" "${workload_objects[@]}" -o "$out/workload.elf"
-
-# KVM's instruction emulator implements IRET in real mode only, and a nested KVM without hardware
-# virtualization emulates it: one protected-mode IRET stops the VM. The workload never returns from
-# an interrupt (entry.S); the disassembly proves no IRET crept back in.
-if objdump -d --no-show-raw-insn "$out/workload.elf" | grep -Eqw 'iret[lwdq]?'; then
-    echo "ferry guests: workload.elf contains an IRET instruction, which KVM cannot emulate in protected mode:" >&2
-    objdump -d --no-show-raw-insn "$out/workload.elf" | grep -Ew 'iret[lwdq]?' >&2
-    exit 1
-fi
+# 64-bit code in an ELF32 i386 file: QEMU's Multiboot loader refuses ELF64, and every address fits 32 bits.
+ld -m elf_x86_64 "${ldflags[@]}" -T "$src/workload/workload.ld" "${workload_objects[@]}" -o "$work/workload64.elf"
+objcopy -O elf32-i386 "$work/workload64.elf" "$out/workload.elf"

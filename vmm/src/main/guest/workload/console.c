@@ -28,7 +28,7 @@ void put_string(enum console_target target, const char *text) {
     }
 }
 
-/* Decimal by subtracting powers of ten: a 64-bit division would need libgcc in 32-bit code. */
+/* Decimal by subtracting powers of ten: no division, so the code stays small and branch-only. */
 void put_decimal(enum console_target target, uint64_t value) {
     static const uint64_t powers[] = {
         10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull,
@@ -50,9 +50,9 @@ void put_decimal(enum console_target target, uint64_t value) {
     }
 }
 
-void put_hex(enum console_target target, uint32_t value) {
+void put_hex(enum console_target target, uint64_t value) {
     put_string(target, "0x");
-    for (int shift = 28; shift >= 0; shift -= 4) {
+    for (int shift = value >> 32 ? 60 : 28; shift >= 0; shift -= 4) {
         put_char(target, "0123456789abcdef"[(value >> shift) & 0xf]);
     }
 }

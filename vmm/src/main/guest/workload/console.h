@@ -16,6 +16,7 @@ enum console_target {
 void serial_init(void);
 void put_string(enum console_target target, const char *text);
 void put_decimal(enum console_target target, uint64_t value);
-void put_hex(enum console_target target, uint32_t value);
+/* 8 hex digits, or 16 when the value needs them. */
+void put_hex(enum console_target target, uint64_t value);
 
 #endif

@@ -32,12 +32,13 @@ static inline void wrmsr(uint32_t msr, uint64_t value) {
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t) value), "d"((uint32_t) (value >> 32)));
 }
 
+/* Physical addresses: the first 4 GiB are identity-mapped. */
 static inline uint32_t mmio_read32(uint32_t address) {
-    return *(volatile uint32_t *) address;
+    return *(volatile uint32_t *) (uintptr_t) address;
 }
 
 static inline void mmio_write32(uint32_t address, uint32_t value) {
-    *(volatile uint32_t *) address = value;
+    *(volatile uint32_t *) (uintptr_t) address = value;
 }
 
 static inline void interrupts_on(void) {

@@ -26,7 +26,7 @@
 #define APIC_LVT_PERIODIC       (1u << 17)
 #define APIC_DELIVERY_EXTINT    (7u << 8)
 #define APIC_DELIVERY_NMI       (4u << 8)
-#define CALIBRATION_TICKS       10
+#define CALIBRATION_TICKS       11      /* odd: the median is one of them */
 
 volatile uint32_t timer_ticks;
 volatile bool report_due;
@@ -36,17 +36,6 @@ static bool heartbeat_on;
 static bool lapic_ticks;
 static uint32_t lapic_base;
 static uint32_t ticks_to_status = TICK_HZ;
-
-/*
- * Calibrating the APIC timer against the PIT is a state machine the tick drives, not a wait:
- * with no IRET, nothing can block until a tick and carry on afterwards. PIT ticks left until the
- * first APIC reading (then CALIBRATION_TICKS until the last), 0 when not calibrating.
- */
-static uint32_t calibration_ticks_left;
-static bool calibration_started;
-static uint32_t calibration_start_count;
-
-static void lapic_calibration_step(void);
 
 void on_tick(void) {
     timer_ticks++;
@@ -64,8 +53,15 @@ void on_tick(void) {
     } else {
         outb(PIC1_CMD, PIC_EOI);
     }
-    if (calibration_ticks_left != 0 && --calibration_ticks_left == 0) {
-        lapic_calibration_step();
+}
+
+void wait_for_tick(uint32_t seen) {
+    __asm__ volatile("cli" : : : "memory");
+    if (timer_ticks == seen) {
+        /* sti takes effect after hlt has begun: a tick cannot slip in between and be slept through. */
+        __asm__ volatile("sti; hlt" : : : "memory");
+    } else {
+        __asm__ volatile("sti" : : : "memory");
     }
 }
 
@@ -115,41 +111,44 @@ static void lapic_virtual_wire(uint32_t base) {
     mmio_write32(base + APIC_LVT_LINT1, APIC_DELIVERY_NMI);
 }
 
-/* The APIC timer counts down from ~0 at divide-by-16 while the PIT ticks CALIBRATION_TICKS times. */
-static void lapic_calibration_begin(void) {
-    mmio_write32(lapic_base + APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
-    mmio_write32(lapic_base + APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
-    mmio_write32(lapic_base + APIC_TIMER_INITIAL, 0xffffffffu);
-    calibration_started = false;
-    calibration_ticks_left = 1;     /* start on a tick edge */
+static void wait_ticks(uint32_t count) {
+    uint32_t target = timer_ticks + count;
+    while ((int32_t) (timer_ticks - target) < 0) {
+        wait_for_tick(timer_ticks);
+    }
 }
 
-/* Runs in the tick handler: the first reading, then the last and the switch to the APIC timer. */
-static void lapic_calibration_step(void) {
-    uint32_t count = mmio_read32(lapic_base + APIC_TIMER_CURRENT);
-    if (!calibration_started) {
-        calibration_started = true;
-        calibration_start_count = count;
-        calibration_ticks_left = CALIBRATION_TICKS;
-        return;
+/*
+ * Counts of the APIC timer (at divide-by-16) per millisecond, measured against PIT ticks: the
+ * median of single tick intervals. A vCPU the host descheduled sees a long interval, and the
+ * ticks it missed then arrive back to back (short intervals); the median ignores both.
+ */
+static uint32_t lapic_calibrate(uint32_t base) {
+    mmio_write32(base + APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
+    mmio_write32(base + APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
+    mmio_write32(base + APIC_TIMER_INITIAL, 0xffffffffu);
+    uint32_t intervals[CALIBRATION_TICKS];
+    wait_ticks(1);  /* start on a tick edge */
+    uint32_t previous = mmio_read32(base + APIC_TIMER_CURRENT);
+    for (int i = 0; i < CALIBRATION_TICKS; i++) {
+        wait_ticks(1);
+        uint32_t now = mmio_read32(base + APIC_TIMER_CURRENT);
+        intervals[i] = previous - now;
+        previous = now;
     }
-    uint32_t per_ms = (calibration_start_count - count) / CALIBRATION_TICKS;
-    if (per_ms == 0) {
-        put_string(TO_BOTH, "ferry-workload: the local APIC timer does not count, timer=pit instead\n");
-        return;
+    /* Insertion sort: eleven values. */
+    for (int i = 1; i < CALIBRATION_TICKS; i++) {
+        uint32_t value = intervals[i];
+        int j = i - 1;
+        for (; j >= 0 && intervals[j] > value; j--) {
+            intervals[j + 1] = intervals[j];
+        }
+        intervals[j + 1] = value;
     }
-    mmio_write32(lapic_base + APIC_LVT_TIMER, APIC_LVT_PERIODIC | VECTOR_LAPIC_TIMER);
-    mmio_write32(lapic_base + APIC_TIMER_INITIAL, per_ms);
-    outb(PIC1_DATA, 0xff);
-    /* Mode 0 fires once and stops, so the masked PIT no longer costs the host a timer. */
-    pit_program(PIT_CH0_ONE_SHOT, 0xffff);
-    lapic_ticks = true;
-    put_string(TO_DEBUGCON, "ferry-workload: lapic timer ");
-    put_decimal(TO_DEBUGCON, per_ms);
-    put_string(TO_DEBUGCON, " counts/ms at divide 16\n");
+    return intervals[CALIBRATION_TICKS / 2];
 }
 
-void timer_start(enum timer_source wanted, bool heartbeat) {
+enum timer_source timer_start(enum timer_source wanted, bool heartbeat) {
     heartbeat_on = heartbeat;
     pic_init((uint8_t) ~1u, 0xff);  /* only IRQ0, the PIT */
     lapic_base = lapic_find();
@@ -157,12 +156,29 @@ void timer_start(enum timer_source wanted, bool heartbeat) {
         lapic_virtual_wire(lapic_base);
     }
     pit_program(PIT_CH0_RATE_GENERATOR, PIT_DIVISOR);
+    interrupts_on();
     if (wanted == TIMER_PIT) {
-        return;
+        return TIMER_PIT;
     }
     if (!lapic_base) {
         put_string(TO_BOTH, "ferry-workload: no usable local APIC, timer=pit instead\n");
-        return;
+        return TIMER_PIT;
     }
-    lapic_calibration_begin();
+    uint32_t per_ms = lapic_calibrate(lapic_base);
+    if (per_ms == 0) {
+        put_string(TO_BOTH, "ferry-workload: the local APIC timer does not count, timer=pit instead\n");
+        return TIMER_PIT;
+    }
+    __asm__ volatile("cli" : : : "memory");
+    mmio_write32(lapic_base + APIC_LVT_TIMER, APIC_LVT_PERIODIC | VECTOR_LAPIC_TIMER);
+    mmio_write32(lapic_base + APIC_TIMER_INITIAL, per_ms);
+    outb(PIC1_DATA, 0xff);
+    /* Mode 0 fires once and stops, so the masked PIT no longer costs the host a timer. */
+    pit_program(PIT_CH0_ONE_SHOT, 0xffff);
+    lapic_ticks = true;
+    interrupts_on();
+    put_string(TO_DEBUGCON, "ferry-workload: lapic timer ");
+    put_decimal(TO_DEBUGCON, per_ms);
+    put_string(TO_DEBUGCON, " counts/ms at divide 16\n");
+    return TIMER_LAPIC;
 }

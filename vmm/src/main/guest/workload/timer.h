@@ -12,19 +12,19 @@
 
 /* Written by the tick handler only. */
 extern volatile uint32_t timer_ticks;
-/* Set by the tick handler once a second; the event loop clears it after reporting. */
+/* Set by the tick handler once a second; the main loop clears it after reporting. */
 extern volatile bool report_due;
-/* Written by the event loop only (one store per page); the tick handler publishes it on the status port. */
+/* Written by the user-mode loop only; the tick handler publishes it on the status port. */
 extern volatile uint32_t pages_written;
 
-/*
- * Programs the PIC, PIT (and with timer=lapic, the APIC timer's calibration, which the ticks then
- * drive to the switch) but leaves interrupts off: the event loop turns them on. Falls back to the
- * PIT, saying so on 0xE9, when the local APIC is missing or does not count.
- */
-void timer_start(enum timer_source wanted, bool heartbeat);
+/* Starts ticking with interrupts on; returns the source actually used (lapic falls back to pit). */
+enum timer_source timer_start(enum timer_source wanted, bool heartbeat);
 
-/* Called with interrupts off from timer_interrupt in entry.S, before it restarts the event loop. */
+/* Halts until the tick counter moves past seen (returns at once if it already has). Kernel mode
+ * only: the user-mode loop asks for it with user_call(USER_WAIT_FOR_TICK, seen). */
+void wait_for_tick(uint32_t seen);
+
+/* Called from timer_interrupt in entry.S. */
 void on_tick(void);
 
 #endif

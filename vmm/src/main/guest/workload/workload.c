@@ -9,6 +9,7 @@
 #include "io.h"
 #include "multiboot.h"
 #include "timer.h"
+#include "usercall.h"
 
 #define PAGE_SIZE           4096u
 #define PAGE_SHIFT          12
@@ -24,14 +25,7 @@ struct working_set {
     uint32_t hot_pages;
 };
 
-void workload_main(uint32_t magic, const struct multiboot_info *info);
-void event_loop(void) __attribute__((noreturn));
-
-/* Set up by workload_main before interrupts go on; read-only afterwards. */
-static struct config config;
-static struct working_set set;
-static bool idle;
-static uint64_t credit_cap;
+void workload_main(uint32_t magic, const struct multiboot_info *info) __attribute__((noreturn));
 
 static const char *command_line(uint32_t magic, const struct multiboot_info *info) {
     if (magic != MULTIBOOT_BOOTED || info == NULL) {
@@ -41,7 +35,7 @@ static const char *command_line(uint32_t magic, const struct multiboot_info *inf
     if (!(info->flags & MULTIBOOT_INFO_CMDLINE) || info->cmdline == 0) {
         return NULL;
     }
-    return (const char *) info->cmdline;
+    return (const char *) (uintptr_t) info->cmdline;
 }
 
 /* The end of the RAM that holds the working set's base, or 0 when the loader did not say. */
@@ -53,7 +47,7 @@ static uint64_t ram_end(uint32_t magic, const struct multiboot_info *info) {
         uint32_t at = info->mmap_addr;
         uint32_t end = info->mmap_addr + info->mmap_length;
         while (at < end) {
-            const struct multiboot_mmap_entry *entry = (const struct multiboot_mmap_entry *) at;
+            const struct multiboot_mmap_entry *entry = (const struct multiboot_mmap_entry *) (uintptr_t) at;
             if (entry->type == MULTIBOOT_MEMORY_RAM && entry->base <= WORKING_SET_BASE
                     && entry->base + entry->length > WORKING_SET_BASE) {
                 return entry->base + entry->length;
@@ -83,18 +77,18 @@ static struct working_set working_set_fit(struct config *config, uint64_t end) {
         put_string(TO_BOTH, " clamped to ");
         put_decimal(TO_BOTH, room);
         put_string(TO_BOTH, " (usable RAM ends at ");
-        put_hex(TO_BOTH, (uint32_t) end);
+        put_hex(TO_BOTH, end);
         put_string(TO_BOTH, ")\n");
         config->wss = room;
     }
-    struct working_set fitted;
-    fitted.base = (uint32_t) WORKING_SET_BASE;
-    fitted.pages = (uint32_t) (config->wss >> PAGE_SHIFT);
-    fitted.hot_pages = fitted.pages * config->hot_percent / 100;
-    if (fitted.hot_pages == 0) {
-        fitted.hot_pages = fitted.pages ? 1 : 0;
+    struct working_set set;
+    set.base = (uint32_t) WORKING_SET_BASE;
+    set.pages = (uint32_t) (config->wss >> PAGE_SHIFT);
+    set.hot_pages = set.pages * config->hot_percent / 100;
+    if (set.hot_pages == 0) {
+        set.hot_pages = set.pages ? 1 : 0;
     }
-    return fitted;
+    return set;
 }
 
 static void print_config(const struct config *config) {
@@ -117,146 +111,108 @@ static void print_config(const struct config *config) {
     put_string(TO_BOTH, "\n");
 }
 
-/*
- * A bijective 32-bit mix (the MurmurHash3 finaliser): the random patterns pick the page for the
- * n-th write from n alone, so the page choice keeps no state of its own that an interrupt could
- * leave half-updated.
- */
-static uint32_t mix32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    x *= 0xc2b2ae35u;
-    x ^= x >> 16;
+static uint32_t random_state = 2463534242u;
+
+/* xorshift32: cheap, never zero, and plenty uniform for choosing pages. */
+static uint32_t random_next(void) {
+    uint32_t x = random_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    random_state = x;
     return x;
 }
 
 /* A value in [0, bound) without division: the high half of a 32x32 product. */
-static uint32_t scale_below(uint32_t random, uint32_t bound) {
-    return (uint32_t) (((uint64_t) random * bound) >> 32);
+static uint32_t random_below(uint32_t bound) {
+    return (uint32_t) (((uint64_t) random_next() * bound) >> 32);
 }
 
-/* The page the write with index `written` (the count of pages written before it) hits. */
-static uint32_t page_for(uint32_t written) {
-    switch (config.pattern) {
-    case PATTERN_SEQUENTIAL:
-        return written % set.pages;
+static uint32_t sequential_cursor;
+
+static uint32_t next_page(const struct config *config, const struct working_set *set) {
+    switch (config->pattern) {
+    case PATTERN_SEQUENTIAL: {
+        uint32_t page = sequential_cursor;
+        sequential_cursor = page + 1 < set->pages ? page + 1 : 0;
+        return page;
+    }
     case PATTERN_HOTSPOT:
-        if (scale_below(mix32(written ^ 0x9e3779b9u), 10) < HOTSPOT_HOT_SHARE) {
-            return scale_below(mix32(written), set.hot_pages);
+        if (random_below(10) < HOTSPOT_HOT_SHARE) {
+            return random_below(set->hot_pages);
         }
-        return scale_below(mix32(written), set.pages);
+        return random_below(set->pages);
     default:
-        return scale_below(mix32(written), set.pages);
+        return random_below(set->pages);
     }
 }
 
-/*
- * One page write. Two words at either end of the first half and one mid-page: never all-zero once
- * touched, and a different value each time, so a copied page that is stale can be told from a
- * fresh one. The page comes from pages_written and the write is committed by one store to it, so
- * a tick may discard this anywhere: at worst the same page is written again with the same count,
- * which is harmless.
- */
-static void dirty_next_page(void) {
-    uint32_t written = pages_written;
-    volatile uint32_t *words = (volatile uint32_t *) (set.base + (page_for(written) << PAGE_SHIFT));
-    uint32_t count = written + 1;
+/* Two words at either end of the first half and one mid-page: never all-zero once touched, and
+ * a different value each time, so a copied page that is stale can be told from a fresh one. */
+static void dirty_page(const struct working_set *set, uint32_t page) {
+    volatile uint32_t *words = (volatile uint32_t *) ((uintptr_t) set->base + ((uintptr_t) page << PAGE_SHIFT));
+    uint32_t count = pages_written + 1;
     words[0] = timer_ticks | 1;
     words[1] = count;
     words[PAGE_SIZE / 8] = count | 1;
     pages_written = count;
 }
 
-static void report(void) {
-    put_string(TO_DEBUGCON, "ferry-workload: ticks=");
-    put_decimal(TO_DEBUGCON, timer_ticks);
-    put_string(TO_DEBUGCON, " pages=");
-    put_decimal(TO_DEBUGCON, pages_written);
-    put_string(TO_DEBUGCON, "\n");
-}
+static struct config settings;
+static struct working_set working_set;
+static uint8_t user_stack[16384] __attribute__((aligned(16)));
 
-/* (high:low) / divisor for a quotient that fits 32 bits, without libgcc's 64-bit division. */
-static uint32_t divide_u64(uint64_t dividend, uint32_t divisor, uint32_t *remainder) {
-    uint32_t quotient, rest;
-    __asm__("divl %4" : "=a"(quotient), "=d"(rest)
-            : "a"((uint32_t) dividend), "d"((uint32_t) (dividend >> 32)), "rm"(divisor));
-    *remainder = rest;
-    return quotient;
-}
-
-/* Credit not yet turned into whole pages (< PAGE_COST), and the ticks already paid for. */
-static uint32_t credit_fraction;
-static uint32_t ticks_paid;
-/* Pages the rate has paid for so far (wrapping like pages_written). */
-static uint32_t pages_paid;
-
-/*
- * Pays each tick's `rate` into the credit, capped at one second's worth including the pages paid
- * for but not yet written (a slow vCPU runs flat out instead of catching up), and turns it into
- * whole pages. Interrupts are off, so pages_written cannot move underneath.
- */
-static void take_credit(void) {
-    uint32_t now = timer_ticks;
-    uint64_t credit = (uint64_t) (pages_paid - pages_written) * PAGE_COST + credit_fraction
-            + (uint64_t) (now - ticks_paid) * config.rate;
-    ticks_paid = now;
-    if (credit > credit_cap) {
-        credit = credit_cap;
-    }
-    /* The cap keeps the quotient below rate / 4096 <= 2^28 pages: the division fits. */
-    pages_paid = pages_written + divide_u64(credit, (uint32_t) PAGE_COST, &credit_fraction);
-}
-
-/*
- * The workload's only thread of control. Entered with interrupts off and a fresh stack, first from
- * _start and then after every interrupt, which discards whatever this was doing (see entry.S): so
- * all its state is in memory, and each step leaves it consistent with a single store. It takes the
- * new ticks' credit and the due report with interrupts off, then with interrupts on writes the
- * pages paid for and halts until the next tick restarts it. rate=max writes forever.
- */
-void event_loop(void) {
-    if (report_due) {
-        report_due = false;
-        if (config.report) {
-            report();
-        }
-    }
-    if (!idle && !config.rate_max) {
-        take_credit();
-    }
-    interrupts_on();
-    if (!idle) {
-        if (config.rate_max) {
-            for (;;) {
-                dirty_next_page();
-            }
-        }
-        while ((int32_t) (pages_paid - pages_written) > 0) {
-            dirty_next_page();
-        }
-    }
-    /* No lost wake-up: a tick between the check above and hlt restarts the loop as well. */
-    for (;;) {
-        __asm__ volatile("hlt" : : : "memory");
-    }
-}
-
-/* Configures the guest with interrupts off; _start then enters event_loop. */
-void workload_main(uint32_t magic, const struct multiboot_info *info) {
-    serial_init();
-    interrupts_init();
-    if (!config_parse(command_line(magic, info), &config)) {
-        put_string(TO_BOTH, "ferry-workload: bad command line, halted\n");
-        halt_forever();
-    }
-    set = working_set_fit(&config, ram_end(magic, info));
-    print_config(&config);
-    idle = set.pages == 0 || (!config.rate_max && config.rate == 0);
-    /* More than a second's worth of debt is not caught up. Slow rates still need room for one page. */
-    credit_cap = config.rate * TICK_HZ;
+/* Runs in user mode, where kvm_pvm runs code natively: it touches no port and halts or prints
+ * only through user_call. */
+static void __attribute__((noreturn)) dirty_forever(void) {
+    const struct config *config = &settings;
+    const struct working_set *set = &working_set;
+    bool idle = set->pages == 0 || (!config->rate_max && config->rate == 0);
+    /* More than a second's worth of debt is not caught up: a slow vCPU just runs flat out.
+     * Slow rates still need room for one whole page. */
+    uint64_t credit_cap = config->rate * TICK_HZ;
     if (credit_cap < PAGE_COST) {
         credit_cap = PAGE_COST;
     }
-    timer_start(config.timer, config.heartbeat);
+    uint64_t credit = 0;
+    uint32_t seen = timer_ticks;
+    for (;;) {
+        if (report_due && config->report) {
+            user_call(USER_REPORT, 0);
+        }
+        if (idle) {
+            user_call(USER_WAIT_FOR_TICK, seen);
+            seen = timer_ticks;
+            continue;
+        }
+        if (config->rate_max) {
+            dirty_page(set, next_page(config, set));
+            continue;
+        }
+        uint32_t now = timer_ticks;
+        credit += (uint64_t) (now - seen) * config->rate;
+        seen = now;
+        if (credit > credit_cap) {
+            credit = credit_cap;
+        }
+        /* Leave the burst when a tick arrives, so its credit and any report are taken in order. */
+        while (credit >= PAGE_COST && timer_ticks == seen) {
+            dirty_page(set, next_page(config, set));
+            credit -= PAGE_COST;
+        }
+        user_call(USER_WAIT_FOR_TICK, seen);
+    }
+}
+
+void workload_main(uint32_t magic, const struct multiboot_info *info) {
+    serial_init();
+    interrupts_init();
+    if (!config_parse(command_line(magic, info), &settings)) {
+        put_string(TO_BOTH, "ferry-workload: bad command line, halted\n");
+        halt_forever();
+    }
+    working_set = working_set_fit(&settings, ram_end(magic, info));
+    print_config(&settings);
+    timer_start(settings.timer, settings.heartbeat);
+    enter_user_mode(dirty_forever, user_stack + sizeof user_stack);
 }

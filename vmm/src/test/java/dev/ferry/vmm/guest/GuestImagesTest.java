@@ -2,7 +2,7 @@ package dev.ferry.vmm.guest;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -23,13 +23,12 @@ class GuestImagesTest {
     private static final long ONE_MIB = 0x100000;
     private static final long WORKING_SET_BASE = 0x400000;
 
-    @ParameterizedTest
-    @ValueSource(strings = {"hello-bootsector.bin", "triple-fault.bin"})
-    void bootSectorsAre512BytesWithTheBootSignature(String name) {
-        byte[] image = new GuestImage(name).bytes();
-        assertEquals(512, image.length, name);
-        assertEquals(0x55, image[510] & 0xff, name + " signature byte 510");
-        assertEquals(0xAA, image[511] & 0xff, name + " signature byte 511");
+    @Test
+    void theBootSectorIs512BytesWithTheBootSignature() {
+        byte[] image = new GuestImage("hello-bootsector.bin").bytes();
+        assertEquals(512, image.length);
+        assertEquals(0x55, image[510] & 0xff, "signature byte 510");
+        assertEquals(0xAA, image[511] & 0xff, "signature byte 511");
     }
 
     @Test
@@ -38,13 +37,16 @@ class GuestImagesTest {
         assertTrue(text.contains("Hello from a Ferry boot sector\r\n"), "greeting in the image");
     }
 
-    @Test
-    void theLongModePayloadIsAFlatBinaryThatFitsInOnePage() {
-        byte[] image = new GuestImage("hello-longmode.bin").bytes();
-        assertTrue(image.length > 0 && image.length <= 4096, "size " + image.length);
-        assertTrue(image[0] != 0x7f || image[1] != 'E', "a flat binary, not an ELF file");
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "hello-longmode.bin | Hello from long mode\r\n",
+            "triple-fault-longmode.bin | triple-fault: ud2 with an empty IDT\n"})
+    void theLongModePayloadsAreFlatBinariesThatFitInOnePage(String name, String message) {
+        byte[] image = new GuestImage(name).bytes();
+        assertTrue(image.length > 0 && image.length <= 4096, name + " size " + image.length);
+        assertTrue(image[0] != 0x7f || image[1] != 'E', name + " is a flat binary, not an ELF file");
         String text = new String(image, StandardCharsets.ISO_8859_1);
-        assertTrue(text.contains("Hello from long mode\r\n"), "greeting in the image");
+        assertTrue(text.contains(message.translateEscapes()), "message in " + name);
     }
 
     @Test

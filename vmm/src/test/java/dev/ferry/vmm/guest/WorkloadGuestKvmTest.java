@@ -8,183 +8,147 @@ import dev.ferry.vmm.boot.MultibootKernel;
 import dev.ferry.vmm.devices.TextCapture;
 import dev.ferry.vmm.testing.RequiresKvm;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.ArrayList;
+import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The workload guest on this machine's {@code /dev/kvm} through Ferry's own VMM: it ticks, heartbeats and
- * dirties pages at the requested rate as counted by the KVM dirty log. Runs where KVM cannot emulate a
- * protected-mode IRET (nested KVM without hardware virtualization), which the guest must never execute.
- *
- * <p>Rates are judged per guest tick (pages in the dirty log over heartbeats seen in the same window), so a
- * loaded host that delivers fewer ticks does not fail a guest that pays exactly per tick.
+ * The workload guest on this machine's KVM, through the VMM: it ticks at about 1 kHz on the PIT and on the
+ * local APIC timer, and dirties pages at the requested rate as KVM's dirty log sees it. Rates are judged in
+ * the guest's own time (heartbeats between two dirty-log syncs), so a loaded host only stretches the test.
  */
 @RequiresKvm
 class WorkloadGuestKvmTest {
-    private static final long MEMORY = 320L << 20;
+    private static final long MEMORY = 256L << 20;
+    private static final long PAGE = 4096;
     private static final long WORKING_SET_BASE = 4L << 20;
-    /** Large enough that a sequential second at the highest rate tested never wraps. */
-    private static final long WORKING_SET = 256L << 20;
-    private static final int PAGE = 4096;
-    private static final int TICK_HZ = 1000;
-    private static final Duration BOOT_DEADLINE = Duration.ofSeconds(10);
-    private static final Duration WINDOW = Duration.ofSeconds(1);
-    private static final Pattern REPORT = Pattern.compile("ferry-workload: ticks=(\\d+) pages=(\\d+)\n");
+    /** Sequential writes at the highest rate tested fill 128 MiB in a window: it never wraps. */
+    private static final long WSS = 160L << 20;
+    private static final int WINDOW_TICKS = 2000;
+    private static final int WINDOW_ATTEMPTS = 2;
+    private static final Duration DEADLINE = Duration.ofSeconds(10);
 
     @Test
     void heartbeatsArriveAboutOncePerMillisecond() throws Exception {
-        try (Guest guest = Guest.boot("heartbeats", "rate=1048576 pattern=sequential wss=8388608")) {
-            long before = guest.vm.heartbeats().count();
-            long from = System.nanoTime();
-            Thread.sleep(3 * WINDOW.toMillis());
-            long to = System.nanoTime();
-            long beats = guest.vm.heartbeats().count() - before;
-            long gap = guest.vm.heartbeats().largestGapNanos(from, to);
-            System.out.printf("workload under KVM: %d heartbeats in %d ms, largest gap %.2f ms%n",
-                    beats, (to - from) / 1_000_000, gap / 1e6);
-            guest.assertRunning();
-            assertTrue(beats > 900, beats + " heartbeats in three seconds");
+        try (Booted guest = Booted.start("heartbeat", "heartbeat=1")) {
+            long from = guest.vm.heartbeats().count();
+            long start = System.nanoTime();
+            Thread.sleep(1000);
+            long beats = guest.vm.heartbeats().count() - from;
+            double perMs = beats / ((System.nanoTime() - start) / 1e6);
+            // Loose: a loaded host may delay ticks, but a 1 kHz tick is neither 10 Hz nor 10 kHz.
+            assertTrue(perMs > 0.3 && perMs < 1.5, beats + " heartbeats in about a second: " + perMs + " per ms");
         }
     }
 
     @Test
-    void theDirtyLogSeesTheRequestedRate() throws Exception {
-        for (long rate : new long[] {4L << 20, 16L << 20, 64L << 20}) {
-            try (Guest guest = Guest.boot("rate-" + rate, "rate=" + rate + " pattern=sequential wss=" + WORKING_SET)) {
-                Window window = guest.measure();
-                guest.assertRunning();
-                double measured = window.bytesPerTick() * TICK_HZ;
-                System.out.printf("workload under KVM: rate=%d measured %.0f bytes/s (%d pages over %d ticks,"
-                                + " %.2f s of wall time, largest heartbeat gap %.2f ms)%n",
-                        rate, measured, window.pages, window.ticks, window.nanos / 1e9, window.largestGapNanos / 1e6);
-                assertTrue(window.ticks > 300, window.ticks + " ticks in the window");
-                assertTrue(Math.abs(measured - rate) <= rate * 0.10,
-                        "rate=" + rate + " but the dirty log counted " + measured + " bytes per guest second");
+    void theLocalApicTimerTicksToo() throws Exception {
+        try (Booted guest = Booted.start("lapic", "timer=lapic")) {
+            guest.awaitDebug("counts/ms at divide 16\n");
+            long from = guest.vm.heartbeats().count();
+            long start = System.nanoTime();
+            Thread.sleep(1000);
+            long beats = guest.vm.heartbeats().count() - from;
+            double perMs = beats / ((System.nanoTime() - start) / 1e6);
+            assertTrue(perMs > 0.3 && perMs < 1.5, beats + " APIC-timer heartbeats in about a second: " + perMs
+                    + " per ms; debug console:\n" + guest.debug.text());
+            assertTrue(guest.debug.text().startsWith("ferry-workload rate=0 pattern=uniform wss=67108864 timer=lapic"),
+                    guest.debug.text());
+        }
+    }
+
+    /**
+     * KVM's dirty log counts each page once per window; sequential writes touch each page once. A window is
+     * {@value #WINDOW_TICKS} ticks of guest time. A vCPU the host starves for a while can still fall behind
+     * its own clock (its kernel-mode tick handling runs emulated here), so a window that misses is measured
+     * once more before the rate is judged wrong.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {4L << 20, 16L << 20, 64L << 20})
+    void theDirtyLogSeesTheRequestedRate(long rate) throws Exception {
+        String line = "rate=" + rate + " pattern=sequential wss=" + WSS;
+        try (Booted guest = Booted.start("rate", line)) {
+            DirtyTracker tracker = guest.vm.dirtyTracker();
+            long pages = tracker.pageCount();
+            try (DirtyBitmap dirty = new DirtyBitmap(pages)) {
+                tracker.start();
+                try {
+                    tracker.sync(dirty); // everything counts as dirty at first
+                    List<String> windows = new ArrayList<>();
+                    for (int attempt = 0; attempt < WINDOW_ATTEMPTS; attempt++) {
+                        tracker.rearm(dirty, 0, pages);
+                        dirty.clearAll();
+                        long fromTick = guest.vm.heartbeats().count();
+                        guest.awaitHeartbeats(fromTick + WINDOW_TICKS);
+                        tracker.sync(dirty);
+                        long ticks = guest.vm.heartbeats().count() - fromTick;
+                        long written = dirty.countRange(WORKING_SET_BASE / PAGE, WSS / PAGE);
+                        double expected = (double) rate / PAGE * ticks / 1000;
+                        long outside = dirty.count() - written;
+                        assertTrue(outside < written / 10, outside + " pages dirtied outside the working set");
+                        windows.add(written + " pages in " + ticks + " ticks (expected " + Math.round(expected) + ")");
+                        if (Math.abs(written - expected) <= expected * 0.10) {
+                            return;
+                        }
+                    }
+                    fail("rate=" + rate + ": no window within 10%: " + windows);
+                } finally {
+                    tracker.stop();
+                }
             }
         }
     }
 
-    /** Not a goal: prints what this host's vCPU reaches flat out, so the rates above stay reachable. */
-    @Test
-    void rateMaxWritesWithoutHalting() throws Exception {
-        for (String pattern : new String[] {"sequential", "uniform"}) {
-            try (Guest guest = Guest.boot("max-" + pattern, "rate=max pattern=" + pattern + " wss=" + WORKING_SET
-                    + " report=1")) {
-                long reported = guest.pagesInSecondTwo();
-                Window window = guest.measure();
-                guest.assertRunning();
-                double tracked = window.bytesPerTick() * TICK_HZ;
-                System.out.printf("workload under KVM: rate=max pattern=%s: untracked %d pages/s (%.1f MiB/s) by its"
-                                + " own count; tracked, the dirty log saw %d distinct pages over %d ticks (%.1f MiB/s),"
-                                + " largest heartbeat gap %.2f ms%n", pattern, reported,
-                        reported * (double) PAGE / (1 << 20), window.pages, window.ticks, tracked / (1 << 20),
-                        window.largestGapNanos / 1e6);
-                assertTrue(window.pages > 0, "the dirty log saw no writes");
-                assertTrue(reported > 0, "the guest reported no writes");
-            }
-        }
-    }
-
-    @Test
-    void theLapicTimerTicksToo() throws Exception {
-        try (Guest guest = Guest.boot("lapic", "rate=4194304 pattern=sequential wss=8388608 timer=lapic")) {
-            assertTrue(guest.awaitDebug("counts/ms at divide 16"), "calibration line in:\n" + guest.debug.text());
-            long before = guest.vm.heartbeats().count();
-            Thread.sleep(500);
-            long beats = guest.vm.heartbeats().count() - before;
-            guest.assertRunning();
-            assertTrue(guest.debug.text().contains("timer=lapic"), guest.debug.text());
-            assertFalse(guest.debug.text().contains("timer=pit instead"), guest.debug.text());
-            assertTrue(beats > 150, beats + " heartbeats in half a second");
-        }
-    }
-
-    private record Window(long pages, long ticks, long nanos, long largestGapNanos) {
-        double bytesPerTick() {
-            return ticks == 0 ? 0 : pages * (double) PAGE / ticks;
-        }
-    }
-
-    private static final class Guest implements AutoCloseable {
+    /** A running workload guest with its serial and debug output captured; closing it stops the VM. */
+    private static final class Booted implements AutoCloseable {
         final KvmVm vm;
+        final TextCapture serial = new TextCapture();
         final TextCapture debug = new TextCapture();
 
-        private Guest(String name, String commandLine) {
-            byte[] kernel = new GuestImage("workload.elf").bytes();
-            vm = KvmVm.create(new VmConfig("workload-" + name, MEMORY, 1, new MultibootKernel(kernel),
-                    new TextCapture(), debug, commandLine));
+        private Booted(String name, String commandLine) {
+            MultibootKernel kernel = new MultibootKernel(new GuestImage("workload.elf").bytes());
+            vm = KvmVm.create(new VmConfig(name, MEMORY, 1, kernel, serial, debug, commandLine));
         }
 
-        static Guest boot(String name, String commandLine) throws InterruptedException {
-            Guest guest = new Guest(name, commandLine);
+        /** Boots and waits until the configuration line is out, so every later COM1 byte is a heartbeat. */
+        static Booted start(String name, String commandLine) throws InterruptedException {
+            Booted guest = new Booted(name, commandLine);
             try {
                 guest.vm.resume();
-                long deadline = System.nanoTime() + BOOT_DEADLINE.toNanos();
-                while (guest.vm.heartbeats().count() < 20 && System.nanoTime() < deadline) {
-                    guest.assertRunning();
-                    Thread.sleep(5);
-                }
-                guest.assertRunning();
-                assertTrue(guest.vm.heartbeats().count() >= 20, "no heartbeats; debug console:\n" + guest.debug.text());
+                guest.awaitDebug("heartbeat=1\n");
                 return guest;
-            } catch (RuntimeException | Error e) {
+            } catch (RuntimeException | Error | InterruptedException e) {
                 guest.close();
                 throw e;
             }
         }
 
-        void assertRunning() {
-            assertFalse(vm.stopReason().isPresent(),
-                    "VM stopped: " + vm.stopReason().orElse("") + "\ndebug console:\n" + debug.text());
-        }
-
-        boolean awaitDebug(String text) throws InterruptedException {
-            long deadline = System.nanoTime() + BOOT_DEADLINE.toNanos();
-            while (!debug.text().contains(text) && System.nanoTime() < deadline) {
-                assertRunning();
+        void awaitDebug(String text) throws InterruptedException {
+            long deadline = System.nanoTime() + DEADLINE.toNanos();
+            while (!debug.text().contains(text)) {
+                if (vm.stopReason().isPresent() || System.nanoTime() > deadline) {
+                    fail("no '" + text.strip() + "' on the debug console; stop reason " + vm.stopReason()
+                            + "; debug console:\n" + debug.text());
+                }
                 Thread.sleep(5);
             }
-            return debug.text().contains(text);
         }
 
-        /**
-         * Pages of the working set written in one window and the guest ticks (heartbeats) in it. The first sync
-         * reports every page; re-arming them all makes the second report exactly the pages written in between.
-         */
-        Window measure() throws InterruptedException {
-            DirtyTracker tracker = vm.dirtyTracker();
-            long pageCount = tracker.pageCount();
-            tracker.start();
-            try (DirtyBitmap dirty = new DirtyBitmap(pageCount)) {
-                tracker.sync(dirty);
-                tracker.rearm(dirty, 0, pageCount);
-                dirty.clearAll();
-                long ticksBefore = vm.heartbeats().count();
-                long from = System.nanoTime();
-                Thread.sleep(WINDOW.toMillis());
-                tracker.sync(dirty);
-                long ticks = vm.heartbeats().count() - ticksBefore;
-                long to = System.nanoTime();
-                long pages = dirty.countRange(WORKING_SET_BASE / PAGE, WORKING_SET / PAGE);
-                return new Window(pages, ticks, to - from, vm.heartbeats().largestGapNanos(from, to));
-            } finally {
-                tracker.stop();
+        void awaitHeartbeats(long count) throws InterruptedException {
+            long deadline = System.nanoTime() + DEADLINE.toNanos();
+            while (vm.heartbeats().count() < count) {
+                if (vm.stopReason().isPresent() || System.nanoTime() > deadline) {
+                    fail(vm.heartbeats().count() + " heartbeats, waiting for " + count + "; stop reason "
+                            + vm.stopReason() + "; debug console:\n" + debug.text());
+                }
+                Thread.sleep(1);
             }
-        }
-
-        /** Pages written in the guest's second second, from its reports (needs report=1). */
-        long pagesInSecondTwo() throws InterruptedException {
-            assertTrue(awaitDebug("ticks=2000 "), "two reports in:\n" + debug.text());
-            Matcher reports = REPORT.matcher(debug.text());
-            assertTrue(reports.find() && reports.group(1).equals("1000"), debug.text());
-            long first = Long.parseLong(reports.group(2));
-            assertTrue(reports.find() && reports.group(1).equals("2000"), debug.text());
-            return Long.parseLong(reports.group(2)) - first;
         }
 
         @Override
