@@ -15,10 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
- * The guest programs built from src/main/guest, booted by this VMM. Only those that run on this host's KVM:
- * kvm_pvm runs code outside 64-bit mode through KVM's instruction emulator, which delivers real-mode
- * interrupts without checking the IDT limit (so triple-fault.bin never faults) and cannot emulate a
- * protected-mode IRET (so the 32-bit workload.elf stops at its first timer interrupt).
+ * The small guest programs built from src/main/guest, booted by this VMM. The workload guest and the
+ * long-mode triple-fault payload have their own tests in {@code dev.ferry.vmm.guest}.
  */
 @RequiresKvm
 class GuestImagesKvmTest {
