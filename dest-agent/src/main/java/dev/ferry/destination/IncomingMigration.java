@@ -336,13 +336,13 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
     private void refuse(String reason) {
         state = State.FAILED;
         LOG.info(() -> "migration refused: " + reason);
+        listener.onDiscarded("refused: " + reason);
+        endOnce();
         send(DestinationFrame.newBuilder().setRefused(Refused.newBuilder()
                 .setReason(reason)
                 .setOldestSupported(MigrationReceiver.OLDEST)
                 .setNewestSupported(MigrationReceiver.NEWEST)).build());
         complete();
-        listener.onDiscarded("refused: " + reason);
-        endOnce();
     }
 
     /** Ends the session without a VM: tells the source (when {@code tellSource}) and discards the VM. */
@@ -350,12 +350,12 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
         if (state == State.RUNNING || state == State.DONE) {
             return;
         }
-        state = State.FAILED;
+        // The VM is dropped before the source hears of it, so the source resumes only once nothing runs here.
+        discard(reason);
         if (tellSource) {
             send(DestinationFrame.newBuilder().setFailed(Failed.newBuilder().setReason(reason)).build());
         }
         complete();
-        discard(reason);
     }
 
     private void discard(String reason) {
