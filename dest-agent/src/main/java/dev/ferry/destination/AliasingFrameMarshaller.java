@@ -24,10 +24,27 @@ final class AliasingFrameMarshaller implements MethodDescriptor.Marshaller<Sourc
         return standard.stream(value);
     }
 
+    /** gRPC's message streams know their length: read into an exact array, not readAllBytes' growing ones. */
+    private static byte[] readFully(InputStream stream) throws IOException {
+        int size = stream.available();
+        if (size <= 0) {
+            return stream.readAllBytes();
+        }
+        byte[] bytes = new byte[size];
+        int read = stream.readNBytes(bytes, 0, size);
+        if (read == size && stream.read() == -1) {
+            return bytes;
+        }
+        byte[] rest = stream.readAllBytes();
+        byte[] all = java.util.Arrays.copyOf(bytes, read + rest.length);
+        System.arraycopy(rest, 0, all, read, rest.length);
+        return all;
+    }
+
     @Override
     public SourceFrame parse(InputStream stream) {
         try {
-            byte[] bytes = stream.readAllBytes();
+            byte[] bytes = readFully(stream);
             CodedInputStream input = CodedInputStream.newInstance(bytes);
             input.enableAliasing(true);
             SourceFrame frame = SourceFrame.parser().parseFrom(input, ExtensionRegistryLite.getEmptyRegistry());

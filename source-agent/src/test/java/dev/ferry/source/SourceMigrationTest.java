@@ -168,6 +168,22 @@ class SourceMigrationTest {
     }
 
     @Test
+    void aSwitchoverThatCannotFitFailsAtOnce() throws Exception {
+        runningSource(1, 0, 32 * MIB);
+        bench = new MigrationBench();
+
+        // Digesting 32 MiB twice while paused takes milliseconds on any machine: 1 ms cannot be met.
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
+                .withVerify(true).withMaxDowntime(Duration.ofMillis(1)));
+        print(report);
+
+        assertEquals("failed", report.getStatus());
+        assertTrue(report.getError().startsWith("the switchover alone exceeds the max downtime"), report.getError());
+        assertTrue(report.getRounds() <= 2, "rounds " + report.getRounds());
+        assertEquals(RunState.RUNNING, source.runState());
+    }
+
+    @Test
     void aStallFailsWhenToldTo() throws Exception {
         runningSource(8192, 400, 48 * MIB);
         bench = new MigrationBench();
