@@ -1,5 +1,6 @@
 package dev.ferry.cli;
 
+import dev.ferry.destination.ReceiverTransport;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -15,9 +16,6 @@ import java.util.concurrent.TimeUnit;
  * migration stream, all on one address.
  */
 final class ControlServer implements AutoCloseable {
-    /** Page batches are up to 1 MiB; a 16 MiB window keeps a loopback link full (measured here). */
-    static final int FLOW_CONTROL_WINDOW = 16 << 20;
-
     private final Server server;
 
     private ControlServer(Server server) {
@@ -25,9 +23,9 @@ final class ControlServer implements AutoCloseable {
     }
 
     static ControlServer start(HostPort address, List<BindableService> services) {
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
-                .maxInboundMessageSize(ControlChannel.MAX_MESSAGE_BYTES)
-                .flowControlWindow(FLOW_CONTROL_WINDOW);
+        // The migration stream's window and message limits apply to the whole endpoint.
+        NettyServerBuilder builder = ReceiverTransport.configure(
+                NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port())));
         services.forEach(builder::addService);
         try {
             return new ControlServer(builder.build().start());

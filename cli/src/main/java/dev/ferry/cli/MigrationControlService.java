@@ -8,13 +8,13 @@ import dev.ferry.proto.v1.MigrationReport;
 import dev.ferry.proto.v1.MigrationStatusRequest;
 import dev.ferry.source.MigrationParameters;
 import dev.ferry.source.SourceMigration;
+import dev.ferry.source.SourceTransport;
 import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.RunState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.concurrent.CountDownLatch;
@@ -78,11 +78,7 @@ final class MigrationControlService extends MigrationControlGrpc.MigrationContro
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;
         }
-        ManagedChannel channel = NettyChannelBuilder.forAddress(destination.host(), destination.port())
-                .usePlaintext()
-                .flowControlWindow(ControlServer.FLOW_CONTROL_WINDOW)
-                .maxInboundMessageSize(ControlChannel.MAX_MESSAGE_BYTES)
-                .build();
+        ManagedChannel channel = SourceTransport.channelTo(destination.toString());
         SourceMigration migration = new SourceMigration(source, channel, parameters, metrics);
         synchronized (lock) {
             if (running != null) {
