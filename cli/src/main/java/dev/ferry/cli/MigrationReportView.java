@@ -35,6 +35,7 @@ final class MigrationReportView {
         json.put("max_throttle_percent", r.getMaxThrottlePercent());
         json.put("verified", r.getVerified());
         json.put("error", r.hasError() ? r.getError() : null);
+        json.put("downtime_breakdown_ms", new LinkedHashMap<>(r.getDowntimeBreakdownMsMap()));
         List<Object> rounds = new ArrayList<>();
         for (RoundReport round : r.getRoundReportsList()) {
             Map<String, Object> row = new LinkedHashMap<>();
@@ -56,6 +57,11 @@ final class MigrationReportView {
         line(out, "mode", r.getMode());
         line(out, "total time", String.format("%.1f ms (setup %.1f ms)", r.getTotalMs(), r.getSetupMs()));
         line(out, "downtime", String.format("%.2f ms (expected %.2f ms)", r.getDowntimeMs(), r.getExpectedDowntimeMs()));
+        if (!r.getDowntimeBreakdownMsMap().isEmpty()) {
+            StringBuilder parts = new StringBuilder();
+            r.getDowntimeBreakdownMsMap().forEach((k, v) -> parts.append(String.format("%s %.2f, ", k, v)));
+            line(out, "  of which", parts.substring(0, parts.length() - 2) + " ms");
+        }
         line(out, "guest blackout", r.hasGuestBlackoutMs() ? String.format("%.2f ms", r.getGuestBlackoutMs()) : "n/a (no heartbeats)");
         line(out, "rounds", r.getRounds() + (r.getStalled() ? " (stalled)" : "")
                 + (r.getMaxThrottlePercent() > 0 ? ", throttled up to " + r.getMaxThrottlePercent() + "%" : ""));

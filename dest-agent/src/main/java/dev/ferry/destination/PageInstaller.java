@@ -11,6 +11,7 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.BitSet;
 import java.util.List;
 import java.util.zip.CRC32C;
 
@@ -38,8 +39,12 @@ final class PageInstaller {
     PageInstaller(MigratableVm vm, boolean lz4Allowed) {
         this.ram = vm.ram();
         this.pageCount = vm.shape().pageCount();
+        this.written = new BitSet(Math.toIntExact(pageCount));
         this.lz4Allowed = lz4Allowed;
     }
+
+    /** Pages this installer wrote non-zero bytes into; every other page still holds the zeros it started with. */
+    private final BitSet written;
 
     long pagesInstalled() {
         return pagesInstalled;
@@ -127,9 +132,20 @@ final class PageInstaller {
         int offset = 0;
         int lz4Index = 0;
         for (int i = 0; i < pages; i++) {
-            MemorySegment target = pageMemory(numbers.getLong(i * 8));
-            switch (kinds.get(i)) {
-                case PageKind.PAGE_KIND_ZERO_VALUE -> target.fill((byte) 0);
+            long page = numbers.getLong(i * 8);
+            MemorySegment target = pageMemory(page);
+            byte kind = kinds.get(i);
+            if (kind == PageKind.PAGE_KIND_ZERO_VALUE) {
+                // RAM arrives all zero (VmFactory's contract): writing zeros to a page never written would only
+                // cost a page fault and a backed page.
+                if (written.get((int) page)) {
+                    target.fill((byte) 0);
+                    written.clear((int) page);
+                }
+                continue;
+            }
+            written.set((int) page);
+            switch (kind) {
                 case PageKind.PAGE_KIND_RAW_VALUE -> {
                     MemorySegment.copy(payloadSegment, offset, target, 0, PAGE);
                     offset += PAGE;

@@ -60,6 +60,14 @@ final class PageBatchEncoder {
         lz4Pages = 0;
     }
 
+    /** Adds a page known to be zero without reading it; returns true when the batch is full. */
+    boolean addZero(long page) {
+        putLong(numbers, pages * 8, page);
+        kinds[pages] = (byte) PageKind.PAGE_KIND_ZERO_VALUE;
+        zeroPages++;
+        return ++pages == MAX_PAGES;
+    }
+
     /** Adds a page; returns true when the batch is full and must be taken with {@link #take}. */
     boolean add(long page) {
         MemorySegment source = pageMemory(page);

@@ -99,6 +99,7 @@ public final class SourceMigration {
     private long probeLoadNanos;
     private long stateBytes;
     private long verifyCostNanos;
+    private final java.util.Map<String, Double> downtimeBreakdown = new java.util.LinkedHashMap<>();
     private double bytesPerPage = PAGE;
     private double dirtyRate;
     private double expectedDowntimeMs = Double.NaN;
@@ -164,6 +165,7 @@ public final class SourceMigration {
                 Switchover switchover = stopAndCopy(tracker, dirty);
                 report.setStatus("completed")
                         .setDowntimeMs(switchover.downtimeNanos / 1e6)
+                        .putAllDowntimeBreakdownMs(downtimeBreakdown)
                         .setVerified(switchover.verified);
                 if (switchover.blackoutNanos >= 0) {
                     report.setGuestBlackoutMs(switchover.blackoutNanos / 1e6);
@@ -369,11 +371,21 @@ public final class SourceMigration {
         tracker.sync(dirty);
         long leastDirty = Long.MAX_VALUE;
         int roundsWithoutShrinking = 0;
+        // Asked after tracking started: a page the guest writes after this answer shows up in the next sync.
+        DirtyBitmap mayBeNonZero = new DirtyBitmap(dirty.pages());
+        vm.possiblyNonZeroPages(mayBeNonZero);
         while (true) {
             int round = ++rounds;
             board.round(round);
             long roundStart = System.nanoTime();
-            RoundTotals totals = sendRound(round, dirty, tracker, true);
+            RoundTotals totals;
+            try {
+                totals = sendRound(round, dirty, tracker, true, round == 1 ? mayBeNonZero : null);
+            } finally {
+                if (round == 1) {
+                    mayBeNonZero.close();
+                }
+            }
             endRound(round, totals, false);
             metrics.round();
             tracker.sync(dirty);
@@ -401,7 +413,7 @@ public final class SourceMigration {
                     bandwidth.known() ? dirtyRate * bytesPerPage / bandwidth.bytesPerSecond() : 1);
             board.sent(0, 0, remaining, throughputMbps());
             board.estimate(dirtyRate, expectedDowntimeMs, stalled, throttle);
-            if (expectedDowntimeMs <= params.maxDowntime().toMillis()) {
+            if (expectedDowntimeMs <= allowedDowntimeMs()) {
                 link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
                 return;
             }
@@ -413,7 +425,7 @@ public final class SourceMigration {
                 throw MigrationFailure.failed("stalled: the dirty set has not shrunk below " + leastDirty + " pages for "
                         + STALL_ROUNDS + " rounds (" + describeConvergence(remaining) + ")");
             }
-            if (bandwidth.millisFor(remainingBytes) < 1 && expectedDowntimeMs > params.maxDowntime().toMillis()) {
+            if (bandwidth.millisFor(remainingBytes) < 1 && expectedDowntimeMs > allowedDowntimeMs()) {
                 // Nothing left to send and still over budget: more rounds or a throttle cannot help.
                 throw MigrationFailure.failed("the switchover alone exceeds the max downtime: "
                         + describeConvergence(remaining));
@@ -428,6 +440,14 @@ public final class SourceMigration {
                 metrics.throttle(throttle);
             }
         }
+    }
+
+    /**
+     * The downtime the switchover may take: --max-downtime, plus with --verify the measured time to digest
+     * every page on both sides, a check the operator asked for on top of the migration itself.
+     */
+    private double allowedDowntimeMs() {
+        return params.maxDowntime().toMillis() + verifyCostNanos / 1e6;
     }
 
     private String describeConvergence(long remaining) {
@@ -457,7 +477,8 @@ public final class SourceMigration {
      * before its pages are read (so writes after the read show up in the next sync) and the bandwidth cap
      * applies; the final round runs paused and uncapped.
      */
-    private RoundTotals sendRound(int round, DirtyBitmap dirty, DirtyTracker tracker, boolean live) {
+    private RoundTotals sendRound(int round, DirtyBitmap dirty, DirtyTracker tracker, boolean live,
+                                  DirtyBitmap mayBeNonZero) {
         long start = System.nanoTime();
         long capWait = 0;
         long pages = 0;
@@ -475,7 +496,8 @@ public final class SourceMigration {
             }
             for (; page >= 0 && page < chunkEnd; page = dirty.nextSetBit(page + 1)) {
                 dirty.clear(page);
-                if (encoder.add(page)) {
+                boolean knownZero = mayBeNonZero != null && !mayBeNonZero.get(page);
+                if (knownZero ? encoder.addZero(page) : encoder.add(page)) {
                     long[] sent = flush(round, live);
                     pages += sent[0];
                     payload += sent[1];
@@ -539,11 +561,12 @@ public final class SourceMigration {
         long lastHeartbeat = vm.heartbeats().lastNanos();
         long pausedAt = System.nanoTime();
         vm.pause();
+        long pauseDone = System.nanoTime();
         int round = ++rounds;
         board.round(round);
         long roundStart = System.nanoTime();
         tracker.sync(dirty);
-        RoundTotals totals = sendRound(round, dirty, tracker, false);
+        RoundTotals totals = sendRound(round, dirty, tracker, false, null);
         endRound(round, totals, true);
         metrics.round();
         roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
@@ -552,7 +575,9 @@ public final class SourceMigration {
         if (params.verify()) {
             sendDigests();
         }
+        long saveStart = System.nanoTime();
         byte[] state = vm.saveState();
+        long saveDone = System.nanoTime();
         link.send(SourceFrame.newBuilder().setFinalState(FinalState.newBuilder()
                 .setState(UnsafeByteOperations.unsafeWrap(state)).setBatches(sequence - 1)).build(), interruption);
         board.phase("committing");
@@ -575,6 +600,11 @@ public final class SourceMigration {
         long resumedAt = Math.clamp(resumeClock - clockOffsetNanos, commitAt, runningAt);
         // Released: the destination runs the guest; this VM stays paused for the caller to discard or keep.
         long downtime = resumedAt - pausedAt;
+        downtimeBreakdown.put("pause", (pauseDone - pausedAt) / 1e6);
+        downtimeBreakdown.put("final_round", (saveStart - pauseDone) / 1e6);
+        downtimeBreakdown.put("save_state", (saveDone - saveStart) / 1e6);
+        downtimeBreakdown.put("prepare", (commitAt - saveDone) / 1e6);
+        downtimeBreakdown.put("commit", (resumedAt - commitAt) / 1e6);
         board.phase("completed");
         long blackout = -1;
         try {

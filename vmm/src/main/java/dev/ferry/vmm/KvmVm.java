@@ -1,5 +1,6 @@
 package dev.ferry.vmm;
 
+import dev.ferry.dirty.DirtyBitmap;
 import dev.ferry.dirty.DirtyLogPort;
 import dev.ferry.dirty.DirtyTracker;
 import dev.ferry.dirty.KvmDirtyLogTracker;
@@ -217,6 +218,11 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
     @Override
     public List<GuestRam> ram() {
         return memory.ram();
+    }
+
+    @Override
+    public void possiblyNonZeroPages(DirtyBitmap into) {
+        memory.residentPages(into);
     }
 
     /** KVM's dirty log behind the engine's tracker; the VMM's own writes reach it through {@link GuestMemory}. */

@@ -1,12 +1,15 @@
 package dev.ferry.vmm.memory;
 
+import dev.ferry.dirty.DirtyBitmap;
 import dev.ferry.vm.GuestRam;
 import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.RamRegion;
 import dev.ferry.vmm.kvm.VmFd;
 import dev.ferry.vmm.sys.Libc;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongConsumer;
@@ -70,6 +73,25 @@ public final class GuestMemory implements AutoCloseable {
             return List.of(new RamRegion(0, 0, size));
         }
         return List.of(new RamRegion(0, 0, LOW_RAM_LIMIT), new RamRegion(1, HIGH_RAM_BASE, size - LOW_RAM_LIMIT));
+    }
+
+    /**
+     * Sets in {@code into} every page the host has backed (mincore): a page never touched by the guest or the
+     * VMM is not backed and reads as zero, so it is left clear without being read.
+     */
+    public void residentPages(DirtyBitmap into) {
+        try (Arena arena = Arena.ofConfined()) {
+            for (GuestRam region : ram()) {
+                long pages = region.region().pages();
+                MemorySegment residency = arena.allocate(pages);
+                Libc.mincore(region.memory(), residency);
+                for (long i = 0; i < pages; i++) {
+                    if ((residency.get(ValueLayout.JAVA_BYTE, i) & 1) != 0) {
+                        into.set(region.firstPage() + i);
+                    }
+                }
+            }
+        }
     }
 
     public List<GuestRam> ram() {

@@ -54,6 +54,8 @@ public final class Libc {
             CAPTURE_ERRNO);
     private static final MethodHandle MUNMAP = bind("munmap",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG), CAPTURE_ERRNO);
+    private static final MethodHandle MINCORE = bind("mincore",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), CAPTURE_ERRNO);
     private static final MethodHandle STRERROR = bind("strerror",
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -169,6 +171,20 @@ public final class Libc {
         }
         if (rc < 0) {
             throw new SyscallException("munmap", errno(state));
+        }
+    }
+
+    /** mincore: one byte per page of {@code mapping} into {@code residency}; bit 0 set means resident. */
+    public static void mincore(MemorySegment mapping, MemorySegment residency) {
+        MemorySegment state = CALL_STATE_BUFFER.get();
+        int rc;
+        try {
+            rc = (int) MINCORE.invokeExact(state, mapping.address(), mapping.byteSize(), residency);
+        } catch (Throwable t) {
+            throw new LinkageError("mincore", t);
+        }
+        if (rc < 0) {
+            throw new SyscallException("mincore", errno(state));
         }
     }
 
