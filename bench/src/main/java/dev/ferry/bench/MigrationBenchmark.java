@@ -38,6 +38,7 @@ public final class MigrationBenchmark {
               --guest FILE          the workload guest (default vmm/target/classes/guests/workload.elf)
               --qemu FILE           qemu-system-x86_64 to use (default: from PATH)
               --qemu-machine TYPE   QEMU machine type (default q35)
+              --qemu-bios FILE      QEMU firmware (default qboot.rom where installed; 'default' for SeaBIOS)
             """;
 
     private int repetitions = 3;
@@ -53,6 +54,7 @@ public final class MigrationBenchmark {
     private Path guest;
     private String qemuBinary;
     private String qemuMachine = "q35";
+    private Path qemuBios = QemuMigration.defaultBios();
 
     private final PrintStream out = System.out;
     private final Map<String, Object> results = new LinkedHashMap<>();
@@ -99,6 +101,7 @@ public final class MigrationBenchmark {
                         case "--guest" -> guest = Path.of(value).toAbsolutePath();
                         case "--qemu" -> qemuBinary = value;
                         case "--qemu-machine" -> qemuMachine = value;
+                        case "--qemu-bios" -> qemuBios = value.equals("default") ? null : Path.of(value).toAbsolutePath();
                         default -> throw new IllegalArgumentException("unknown option: " + arg);
                     }
                 }
@@ -259,7 +262,9 @@ public final class MigrationBenchmark {
         qemuInfo.put("binary", qemu.get().toString());
         qemuInfo.put("version", firstLine(qemu.get().toString(), "--version"));
         qemuInfo.put("guest", guest.toString());
-        QemuMigration migration = new QemuMigration(qemu.get(), guest, qemuMachine, timeout, warmup, logs, children);
+        qemuInfo.put("machine", qemuMachine);
+        qemuInfo.put("bios", qemuBios == null ? "default" : qemuBios.toString());
+        QemuMigration migration = new QemuMigration(qemu.get(), guest, qemuMachine, qemuBios, timeout, warmup, logs, children);
         for (BenchCase c : qemuCases) {
             out.printf("%n%s: %s%n", c.name(), c.meaning());
             for (int rep = 1; rep <= repetitions; rep++) {
