@@ -38,9 +38,10 @@ final class FerryMigration {
                 List.of("migrate", "--help"))) {
             try {
                 Result result = execute(command, Duration.ofSeconds(60), null);
-                if (result.exitCode() != 0) {
-                    return "`ferry " + String.join(" ", command.subList(0, command.size() - 1)) + "` is not there ("
-                            + firstLine(result.stderr()) + ")";
+                String words = String.join(" ", command.subList(0, command.size() - 1));
+                // picocli answers --help of a missing subcommand with its parent's usage, and exit code 0.
+                if (result.exitCode() != 0 || !firstLine(result.stdout()).contains("ferry " + words)) {
+                    return "`ferry " + words + "` is not there (" + firstLine(result.stdout() + result.stderr()) + ")";
                 }
             } catch (IOException e) {
                 return "cannot run " + ferry + ": " + e.getMessage();
@@ -167,8 +168,7 @@ final class FerryMigration {
 
     private String tail(String logName) {
         try {
-            List<String> lines = Files.readAllLines(logs.resolve(logName));
-            return lines.isEmpty() ? "" : " (" + lines.getLast() + ")";
+            return " (" + firstLine(Files.readString(logs.resolve(logName))) + ")";
         } catch (IOException e) {
             return "";
         }
