@@ -32,8 +32,12 @@ final class FerryMigration {
         this.children = children;
     }
 
+    /** Whether both VMM commands take {@code --serial unix:PATH}, so the harness can time heartbeats itself. */
+    private boolean serialSockets;
+
     /** Null when the CLI has every command the benchmark drives; otherwise what is missing. */
     String unavailableReason() throws InterruptedException {
+        int serialOptions = 0;
         for (List<String> command : List.of(List.of("vmm", "run", "--help"), List.of("vmm", "incoming", "--help"),
                 List.of("migrate", "--help"))) {
             try {
@@ -43,10 +47,14 @@ final class FerryMigration {
                 if (result.exitCode() != 0 || !firstLine(result.stdout()).contains("ferry " + words)) {
                     return "`ferry " + words + "` is not there (" + firstLine(result.stdout() + result.stderr()) + ")";
                 }
+                if (words.startsWith("vmm") && result.stdout().contains("--serial")) {
+                    serialOptions++;
+                }
             } catch (IOException e) {
                 return "cannot run " + ferry + ": " + e.getMessage();
             }
         }
+        serialSockets = serialOptions == 2;
         return null;
     }
 
@@ -60,18 +68,37 @@ final class FerryMigration {
         raw.put("workload", c.workload().ferrySpec());
         Process sourceVmm = null;
         Process destinationVmm = null;
+        Path sockets = null;
+        HeartbeatGapMeter sourceBeats = null;
+        HeartbeatGapMeter destinationBeats = null;
         try {
-            sourceVmm = start(List.of("vmm", "run", "--name", "bench-" + tag,
+            List<String> sourceCommand = new ArrayList<>(List.of("vmm", "run", "--name", "bench-" + tag,
                     "--memory", (c.memoryBytes() / BenchCase.MIB) + "M", "--workload", c.workload().ferrySpec(),
-                    "--control", source, "--serial", "none"), logs.resolve(tag + "-ferry-source.log"));
-            destinationVmm = start(List.of("vmm", "incoming", "--control", destination),
-                    logs.resolve(tag + "-ferry-destination.log"));
+                    "--control", source));
+            List<String> destinationCommand = new ArrayList<>(List.of("vmm", "incoming", "--control", destination));
+            if (serialSockets) {
+                sockets = Files.createTempDirectory("ferry-bench-serial-");
+                sourceCommand.addAll(List.of("--serial", "unix:" + sockets.resolve("src.serial")));
+                destinationCommand.addAll(List.of("--serial", "unix:" + sockets.resolve("dst.serial")));
+            } else {
+                sourceCommand.addAll(List.of("--serial", "none"));
+            }
+            sourceVmm = start(sourceCommand, logs.resolve(tag + "-ferry-source.log"));
+            destinationVmm = start(destinationCommand, logs.resolve(tag + "-ferry-destination.log"));
             if (!FreePort.awaitListening(sourcePort, sourceVmm, Duration.ofSeconds(60))) {
                 return failed(c, repetition, "the source VMM did not listen on " + source + tail(tag + "-ferry-source.log"), raw);
             }
             if (!FreePort.awaitListening(destinationPort, destinationVmm, Duration.ofSeconds(60))) {
                 return failed(c, repetition, "the destination VMM did not listen on " + destination
                         + tail(tag + "-ferry-destination.log"), raw);
+            }
+            if (sockets != null) {
+                try {
+                    sourceBeats = HeartbeatGapMeter.connect(sockets.resolve("src.serial"), "ferry-src", Duration.ofSeconds(10));
+                    destinationBeats = HeartbeatGapMeter.connect(sockets.resolve("dst.serial"), "ferry-dst", Duration.ofSeconds(10));
+                } catch (IOException e) {
+                    raw.put("harness_blackout_note", e.getMessage());
+                }
             }
             Thread.sleep(warmup.toMillis());
 
@@ -82,6 +109,7 @@ final class FerryMigration {
                 migrate.add(c.maxDowntimeMs() + "ms");
             }
             raw.put("command", "ferry " + String.join(" ", migrate));
+            long start = System.nanoTime();
             Result result = execute(migrate, timeout.plusSeconds(60), logs.resolve(tag + "-ferry-migrate.log"));
             int brace = result.stdout().indexOf('{');
             if (brace < 0) {
@@ -92,9 +120,12 @@ final class FerryMigration {
             raw.put("report", report);
             String status = String.valueOf(report.get("status"));
             if (status.equals("completed") && result.exitCode() == 0) {
+                Double blackout = number(report.get("guest_blackout_ms"));
+                Double measured = harnessBlackoutMs(sourceBeats, destinationBeats, start);
+                raw.put("harness_blackout_ms", measured);
                 return new MigrationRun(c.name(), repetition, MigrationRun.Outcome.COMPLETED, "completed",
                         number(report.get("total_ms")), number(report.get("setup_ms")), number(report.get("downtime_ms")),
-                        number(report.get("guest_blackout_ms")), integer(report.get("rounds")),
+                        measured != null ? measured : blackout, integer(report.get("rounds")),
                         integer(report.get("ram_total_bytes")), integer(report.get("transferred_bytes")), raw);
             }
             String error = report.get("error") == null ? "" : ": " + report.get("error");
@@ -106,9 +137,42 @@ final class FerryMigration {
         } catch (IOException | RuntimeException e) {
             return failed(c, repetition, e.toString(), raw);
         } finally {
+            if (sourceBeats != null) {
+                sourceBeats.close();
+            }
+            if (destinationBeats != null) {
+                destinationBeats.close();
+            }
             quit(destination, destinationVmm);
             quit(source, sourceVmm);
+            if (sockets != null) {
+                try (var files = Files.list(sockets)) {
+                    for (Path file : files.toList()) {
+                        Files.deleteIfExists(file);
+                    }
+                    Files.deleteIfExists(sockets);
+                } catch (IOException ignored) {
+                    // a temp dir left behind is harmless
+                }
+            }
         }
+    }
+
+    /**
+     * The same measure as for QEMU: the source guest's last heartbeat to the destination guest's first, as the
+     * harness receives them. Null when the sockets gave no heartbeats on either side.
+     */
+    private static Double harnessBlackoutMs(HeartbeatGapMeter sourceBeats, HeartbeatGapMeter destinationBeats, long start)
+            throws InterruptedException {
+        if (sourceBeats == null || destinationBeats == null) {
+            return null;
+        }
+        long lastSource = sourceBeats.last();
+        long firstDestination = destinationBeats.awaitFirstAfter(start, Duration.ofSeconds(3));
+        if (lastSource < 0 || firstDestination < 0 || firstDestination < lastSource) {
+            return null;
+        }
+        return (firstDestination - lastSource) / 1e6;
     }
 
     private void quit(String control, Process vmm) throws InterruptedException {
