@@ -126,7 +126,8 @@ final class FerryMigration {
                 return new MigrationRun(c.name(), repetition, MigrationRun.Outcome.COMPLETED, "completed",
                         number(report.get("total_ms")), number(report.get("setup_ms")), number(report.get("downtime_ms")),
                         measured != null ? measured : blackout, integer(report.get("rounds")),
-                        integer(report.get("ram_total_bytes")), integer(report.get("transferred_bytes")), raw);
+                        integer(report.get("ram_total_bytes")), integer(report.get("transferred_bytes")),
+                        number(report.get("dirty_rate_pages_per_s")), raw);
             }
             String error = report.get("error") == null ? "" : ": " + report.get("error");
             boolean timedOut = status.contains("cancel") || status.contains("timeout") || error.contains("timed out")

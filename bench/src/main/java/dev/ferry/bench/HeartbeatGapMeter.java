@@ -11,11 +11,14 @@ import java.time.Duration;
 import java.util.Arrays;
 
 /**
- * Timestamps the workload guest's heartbeats (one byte per millisecond on COM1) as they arrive on a VMM's serial
- * unix socket. The guest's blackout across a migration is the time between the source guest's last heartbeat
- * and the destination guest's first: two meters, one per VMM, on one clock.
+ * Timestamps the workload guest's heartbeats (one {@code .} per millisecond on COM1) as they arrive on a VMM's
+ * serial unix socket; other bytes (the guest's start-up line) are not heartbeats. The guest's blackout across a
+ * migration is the time between the source guest's last heartbeat and the destination guest's first: two meters,
+ * one per VMM, on one clock.
  */
 final class HeartbeatGapMeter implements AutoCloseable {
+    static final byte HEARTBEAT = '.';
+
     private final SocketChannel channel;
     private final Thread reader;
     private long[] arrivals = new long[1 << 14];
@@ -57,7 +60,16 @@ final class HeartbeatGapMeter implements AutoCloseable {
                 if (n < 0) {
                     return;
                 }
-                record(System.nanoTime(), n);
+                long now = System.nanoTime();
+                int beats = 0;
+                for (int i = 0; i < n; i++) {
+                    if (buffer.get(i) == HEARTBEAT) {
+                        beats++;
+                    }
+                }
+                if (beats > 0) {
+                    record(now, beats);
+                }
             }
         } catch (IOException closed) {
             // the VMM ended or we closed the socket
@@ -75,6 +87,15 @@ final class HeartbeatGapMeter implements AutoCloseable {
 
     synchronized int count() {
         return count;
+    }
+
+    /** Heartbeats that arrived after {@code nanos}. */
+    synchronized int countAfter(long nanos) {
+        int after = 0;
+        for (int i = count - 1; i >= 0 && arrivals[i] > nanos; i--) {
+            after++;
+        }
+        return after;
     }
 
     /** Arrival time of the last heartbeat at or before {@code nanos}, or -1. */

@@ -171,6 +171,11 @@ public final class MigrationBenchmark {
 
         ResultTable table = new ResultTable(out);
         table.ceilings(ceilings);
+        if (results.get("qemu") instanceof Map<?, ?> qemu && qemu.get("accel") != null) {
+            out.println();
+            out.println("QEMU: " + qemu.get("version") + ", -accel " + qemu.get("accel")
+                    + (qemu.get("accel_note") == null ? "" : " (" + qemu.get("accel_note") + ")"));
+        }
         Map<String, Double> linkMibPerS = new LinkedHashMap<>();
         ceilings.forEach((link, transfers) -> linkMibPerS.put(link,
                 Stats.of(transfers.stream().map(LoopbackCeiling.Transfer::gibPerS).toList()).median() * 1024));

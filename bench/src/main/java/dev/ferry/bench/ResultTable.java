@@ -59,6 +59,7 @@ final class ResultTable {
         row("transferred MiB", runs, r -> r.transferredBytes() == null ? null : r.transferredBytes() / (double) BenchCase.MIB,
                 false, linkMibPerS, compare ? counterpartRuns : null);
         row("throughput MiB/s", runs, MigrationRun::throughputMibPerS, true, linkMibPerS, compare ? counterpartRuns : null);
+        row("guest dirty pages/s", runs, MigrationRun::dirtyPagesPerS, false, linkMibPerS, compare ? counterpartRuns : null);
     }
 
     private void row(String label, List<MigrationRun> runs, Function<MigrationRun, Double> figure, boolean perLink,
