@@ -11,8 +11,13 @@ record GuestWorkload(String rate, String pattern, long wssBytes) {
         return new GuestWorkload("max", "sequential", wssBytes);
     }
 
+    /** As the CLI documents it: {@code dirty:rate=0,wss=0} for an idle guest, sizes with a binary suffix. */
     String ferrySpec() {
-        return "dirty:rate=" + rate + ",pattern=" + pattern + ",wss=" + wssBytes;
+        if (equals(IDLE)) {
+            return "dirty:rate=0,wss=0";
+        }
+        String wss = wssBytes % BenchCase.MIB == 0 ? wssBytes / BenchCase.MIB + "M" : Long.toString(wssBytes);
+        return "dirty:rate=" + rate + ",pattern=" + pattern + ",wss=" + wss;
     }
 
     String multibootCommandLine() {
