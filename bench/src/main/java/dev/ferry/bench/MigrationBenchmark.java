@@ -197,9 +197,10 @@ public final class MigrationBenchmark {
 
     private void measureCeilings() throws IOException, InterruptedException {
         out.printf("%nloopback ceilings: %d x %s per transfer%n", repetitions, ResultTable.number(ceilingBytes / (double) BenchCase.MIB) + " MiB");
-        // A first transfer of each kind warms the JIT (gRPC needs a few hundred messages); it is not counted.
+        // A first transfer of each kind warms the JIT (gRPC keeps speeding up for a couple of GiB); not counted.
         LoopbackCeiling.tcp(Math.min(ceilingBytes, 512 * BenchCase.MIB));
-        LoopbackCeiling.grpc(Math.min(ceilingBytes, BenchCase.GIB));
+        LoopbackCeiling.grpc(ceilingBytes);
+        LoopbackCeiling.grpc(ceilingBytes);
         List<Object> raw = new ArrayList<>();
         for (int rep = 1; rep <= repetitions; rep++) {
             for (LoopbackCeiling.Transfer t : List.of(LoopbackCeiling.tcp(ceilingBytes), LoopbackCeiling.grpc(ceilingBytes))) {
