@@ -69,8 +69,8 @@ final class FerryMigration {
         Process sourceVmm = null;
         Process destinationVmm = null;
         Path sockets = null;
-        HeartbeatGapMeter sourceBeats = null;
-        HeartbeatGapMeter destinationBeats = null;
+        HeartbeatGapMeter.Pending sourceBeats = null;
+        HeartbeatGapMeter.Pending destinationBeats = null;
         try {
             List<String> sourceCommand = new ArrayList<>(List.of("vmm", "run", "--name", "bench-" + tag,
                     "--memory", (c.memoryBytes() / BenchCase.MIB) + "M", "--workload", c.workload().ferrySpec(),
@@ -93,12 +93,9 @@ final class FerryMigration {
                         + tail(tag + "-ferry-destination.log"), raw);
             }
             if (sockets != null) {
-                try {
-                    sourceBeats = HeartbeatGapMeter.connect(sockets.resolve("src.serial"), "ferry-src", Duration.ofSeconds(10));
-                    destinationBeats = HeartbeatGapMeter.connect(sockets.resolve("dst.serial"), "ferry-dst", Duration.ofSeconds(10));
-                } catch (IOException e) {
-                    raw.put("harness_blackout_note", e.getMessage());
-                }
+                Duration patience = timeout.plusSeconds(30);
+                sourceBeats = new HeartbeatGapMeter.Pending(sockets.resolve("src.serial"), "ferry-src", patience);
+                destinationBeats = new HeartbeatGapMeter.Pending(sockets.resolve("dst.serial"), "ferry-dst", patience);
             }
             Thread.sleep(warmup.toMillis());
 
@@ -121,7 +118,8 @@ final class FerryMigration {
             String status = String.valueOf(report.get("status"));
             if (status.equals("completed") && result.exitCode() == 0) {
                 Double blackout = number(report.get("guest_blackout_ms"));
-                Double measured = harnessBlackoutMs(sourceBeats, destinationBeats, start);
+                Double measured = sourceBeats == null ? null
+                        : harnessBlackoutMs(sourceBeats.get(), destinationBeats.get(), start);
                 raw.put("harness_blackout_ms", measured);
                 return new MigrationRun(c.name(), repetition, MigrationRun.Outcome.COMPLETED, "completed",
                         number(report.get("total_ms")), number(report.get("setup_ms")), number(report.get("downtime_ms")),

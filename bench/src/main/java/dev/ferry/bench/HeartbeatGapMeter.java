@@ -51,6 +51,45 @@ final class HeartbeatGapMeter implements AutoCloseable {
         }
     }
 
+    /**
+     * Connects from a background thread, for a socket that may appear only later (a destination VMM may create its
+     * serial port only when the VM arrives). {@link #get()} is the meter once connected, else null.
+     */
+    static final class Pending implements AutoCloseable {
+        private final Thread connector;
+        private volatile HeartbeatGapMeter meter;
+        private volatile boolean closed;
+
+        Pending(Path socket, String name, Duration timeout) {
+            connector = Thread.ofPlatform().daemon().name("connect-" + name).start(() -> {
+                try {
+                    HeartbeatGapMeter connected = connect(socket, name, timeout);
+                    meter = connected;
+                    if (closed) {
+                        connected.close();
+                    }
+                } catch (IOException | InterruptedException gaveUp) {
+                    // no meter: the figure is then not measured
+                }
+            });
+        }
+
+        HeartbeatGapMeter get() {
+            return meter;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            closed = true;
+            connector.interrupt();
+            connector.join(3000);
+            HeartbeatGapMeter m = meter;
+            if (m != null) {
+                m.close();
+            }
+        }
+    }
+
     private void read() {
         ByteBuffer buffer = ByteBuffer.allocate(4096);
         try {
