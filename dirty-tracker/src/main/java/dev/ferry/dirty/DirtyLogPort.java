@@ -22,13 +22,17 @@ public interface DirtyLogPort {
      */
     boolean manualProtect();
 
-    /** KVM_GET_DIRTY_LOG: writes the slot's bitmap (ceil(pages / 64) little-endian words) into {@code bitmap}. */
+    /**
+     * KVM_GET_DIRTY_LOG: writes the slot's bitmap (ceil(pages / 64) native-endian words) into {@code bitmap},
+     * which is 8-byte aligned and may be longer (the tracker reuses one buffer sized for the largest slot).
+     */
     void getDirtyLog(int slot, MemorySegment bitmap);
 
     /**
      * KVM_CLEAR_DIRTY_LOG: clears (re-protects) the pages of {@code [firstPage, firstPage + pageCount)} in the
      * slot whose bits are set in {@code bitmap}, which starts at {@code firstPage}. {@code firstPage} is a
      * multiple of 64; {@code pageCount} is a multiple of 64 unless the range ends at the slot's end.
+     * {@code bitmap} is 8-byte aligned and may be longer than ceil(pageCount / 64) words.
      */
     void clearDirtyLog(int slot, long firstPage, long pageCount, MemorySegment bitmap);
 }

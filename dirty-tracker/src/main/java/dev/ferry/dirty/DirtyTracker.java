@@ -33,6 +33,14 @@ public interface DirtyTracker {
      */
     void rearm(DirtyBitmap pages, long fromPage, long pageCount);
 
-    /** Records a write that did not come from the guest (a device or loader writing guest memory). */
+    /**
+     * Records a write that did not come from the guest (a device or loader writing guest memory). Thread-safe
+     * and cheap; call it after the write, never before (see {@link ConcurrentDirtyBitmap}).
+     */
     void recordHostWrite(long page);
+
+    /** Counters since the tracker was built; {@link TrackerStats#NONE} for a tracker that keeps none. */
+    default TrackerStats stats() {
+        return TrackerStats.NONE;
+    }
 }

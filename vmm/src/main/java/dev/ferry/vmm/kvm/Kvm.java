@@ -1,6 +1,12 @@
 package dev.ferry.vmm.kvm;
 
 import dev.ferry.vmm.sys.Libc;
+import dev.ferry.vmm.sys.SyscallException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /** The system file descriptor, {@code /dev/kvm}: API version, capabilities, VM creation. */
 public final class Kvm implements AutoCloseable {
@@ -42,6 +48,41 @@ public final class Kvm implements AutoCloseable {
         int vmFd = Libc.ioctl(fd, "KVM_CREATE_VM", KvmIoctl.KVM_CREATE_VM, 0L);
         return new VmFd(this, vmFd);
     }
+
+    // ---- VM state save/restore (vCPU, in-kernel irqchip, PIT, clock) ----
+    /** KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) answers the XSAVE buffer size the vCPUs need. */
+    private static final int CAP_XSAVE2 = 208;
+
+    /**
+     * KVM_GET_MSR_INDEX_LIST: the MSRs KVM can save and restore for a guest. Asked first with room for
+     * none, KVM answers E2BIG and the count, then the list.
+     */
+    public int[] msrIndexList() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment probe = arena.allocate(KvmStructs.MSR_LIST_HEADER);
+            int rc = Libc.ioctlErrno(fd, "KVM_GET_MSR_INDEX_LIST", KvmIoctl.KVM_GET_MSR_INDEX_LIST, probe.address());
+            int count = probe.get(JAVA_INT, 0);
+            int tooBig = 7; // E2BIG: the expected answer to a list with room for nothing
+            if (rc < 0 && -rc != tooBig) {
+                throw new SyscallException("ioctl KVM_GET_MSR_INDEX_LIST", -rc);
+            }
+            MemorySegment list = arena.allocate(KvmStructs.MSR_LIST_HEADER_SIZE + 4L * count, 8);
+            list.set(JAVA_INT, 0, count);
+            Libc.ioctl(fd, "KVM_GET_MSR_INDEX_LIST", KvmIoctl.KVM_GET_MSR_INDEX_LIST, list);
+            int returned = list.get(JAVA_INT, 0);
+            return list.asSlice(KvmStructs.MSR_LIST_HEADER_SIZE, 4L * returned).toArray(JAVA_INT);
+        }
+    }
+
+    /**
+     * Bytes of a vCPU's XSAVE state: KVM_CAP_XSAVE2's answer where the kernel has it (it may exceed the
+     * legacy 4096 bytes, e.g. with AMX), else the legacy size of {@code struct kvm_xsave}.
+     */
+    public int xsaveSize() {
+        int size = checkExtension(CAP_XSAVE2);
+        return Math.max(size, KvmStructs.XSAVE_SIZE);
+    }
+    // ---- end of VM state save/restore ----
 
     int fd() {
         return fd;
