@@ -22,7 +22,7 @@ final class ResultTable {
         }
         out.println();
         out.println("Loopback ceilings (min / median / max)");
-        out.printf("  %-34s %8s %8s %8s   %10s %10s %10s%n", "link", "GiB/s min", "median", "max",
+        out.printf("  %-36s %9s %8s %8s   %13s %10s %10s%n", "link", "GiB/s min", "median", "max",
                 "CPU s/GiB min", "median", "max");
         for (Map.Entry<String, List<LoopbackCeiling.Transfer>> e : byLink.entrySet()) {
             Stats rate = Stats.of(e.getValue().stream().map(LoopbackCeiling.Transfer::gibPerS).toList());
@@ -32,7 +32,7 @@ final class ResultTable {
                 case "grpc" -> "grpc, 1 MiB messages, 16 MiB window";
                 default -> e.getKey();
             };
-            out.printf("  %-34s %8.2f %8.2f %8.2f   %10.2f %10.2f %10.2f%n", label,
+            out.printf("  %-36s %9.2f %8.2f %8.2f   %13.2f %10.2f %10.2f%n", label,
                     rate.min(), rate.median(), rate.max(), cpu.min(), cpu.median(), cpu.max());
         }
     }
