@@ -171,10 +171,12 @@ public final class MigrationBenchmark {
 
         ResultTable table = new ResultTable(out);
         table.ceilings(ceilings);
-        if (results.get("qemu") instanceof Map<?, ?> qemu && qemu.get("accel") != null) {
+        if (results.get("qemu") instanceof Map<?, ?> qemu && qemu.get("accel") instanceof Map<?, ?> accel) {
             out.println();
-            out.println("QEMU: " + qemu.get("version") + ", -accel " + qemu.get("accel")
-                    + (qemu.get("accel_note") == null ? "" : " (" + qemu.get("accel_note") + ")"));
+            out.println("QEMU: " + qemu.get("version"));
+            Map<?, ?> notes = qemu.get("accel_notes") instanceof Map<?, ?> n ? n : Map.of();
+            accel.forEach((name, how) -> out.println("  " + name + ": -accel " + how
+                    + (notes.get(name) == null ? "" : " (" + notes.get(name) + ")")));
         }
         Map<String, Double> linkMibPerS = new LinkedHashMap<>();
         ceilings.forEach((link, transfers) -> linkMibPerS.put(link,
@@ -275,8 +277,8 @@ public final class MigrationBenchmark {
             out.printf("%n%s: %s%n", c.name(), c.meaning());
             for (int rep = 1; rep <= repetitions; rep++) {
                 record(c, migration.run(c, rep));
-                qemuInfo.put("accel", migration.accel());
-                qemuInfo.put("accel_note", migration.accelNote());
+                qemuInfo.put("accel", new LinkedHashMap<>(migration.accelByCase()));
+                qemuInfo.put("accel_notes", new LinkedHashMap<>(migration.accelNotes()));
                 saveRuns(cases);
             }
         }

@@ -31,8 +31,10 @@ final class QemuMigration {
     private final Duration warmup;
     private final Path logs;
     private final ChildProcesses children;
+    /** Per case: a guest configuration can fail under this host's KVM while another runs (an idle guest halts). */
+    private final Map<String, String> accelByCase = new LinkedHashMap<>();
+    private final Map<String, String> accelNotes = new LinkedHashMap<>();
     private String accel = "kvm";
-    private String accelNote;
 
     /** {@code bios} null means QEMU's default firmware (SeaBIOS). */
     QemuMigration(Path qemu, Path guest, String machine, Path bios, Duration timeout, Duration warmup, Path logs,
@@ -75,22 +77,26 @@ final class QemuMigration {
         return null;
     }
 
-    String accel() {
-        return accel;
+    /** The accelerator each case ran under so far. */
+    Map<String, String> accelByCase() {
+        return Map.copyOf(accelByCase);
     }
 
-    /** Why the accelerator is not KVM, or null. */
-    String accelNote() {
-        return accelNote;
+    /** Per case that left KVM: why. */
+    Map<String, String> accelNotes() {
+        return Map.copyOf(accelNotes);
     }
 
     MigrationRun run(BenchCase c, int repetition) throws InterruptedException {
+        accel = accelByCase.getOrDefault(c.name(), "kvm");
+        accelByCase.put(c.name(), accel);
         try {
             return attempt(c, repetition);
         } catch (KvmUnusable e) {
             accel = "tcg";
-            accelNote = e.getMessage();
-            System.out.println("  QEMU: " + e.getMessage() + "; using -accel tcg from now on");
+            accelByCase.put(c.name(), accel);
+            accelNotes.put(c.name(), e.getMessage());
+            System.out.println("  QEMU: " + e.getMessage() + "; using -accel tcg for this case");
             try {
                 return attempt(c, repetition);
             } catch (KvmUnusable impossible) {
