@@ -127,12 +127,17 @@ final class FerryMigration {
                         integer(report.get("ram_total_bytes")), integer(report.get("transferred_bytes")),
                         number(report.get("dirty_rate_pages_per_s")), raw);
             }
-            String error = report.get("error") == null ? "" : ": " + report.get("error");
-            boolean timedOut = status.contains("cancel") || status.contains("timeout") || error.contains("timed out")
-                    || error.contains("timeout");
-            return MigrationRun.without(c.name(), repetition,
-                    timedOut ? MigrationRun.Outcome.DID_NOT_CONVERGE : MigrationRun.Outcome.FAILED,
-                    timedOut ? "did not converge in " + timeout.toSeconds() + " s" : status + error, raw);
+            String error = report.get("error") == null ? "" : String.valueOf(report.get("error"));
+            if (status.contains("cancel") || error.contains("timed out")) {
+                return MigrationRun.without(c.name(), repetition, MigrationRun.Outcome.DID_NOT_CONVERGE,
+                        "did not complete in " + timeout.toSeconds() + " s (timed out)", raw);
+            }
+            if (error.contains("did not converge")) {
+                return MigrationRun.without(c.name(), repetition, MigrationRun.Outcome.DID_NOT_CONVERGE,
+                        shortReason(error), raw);
+            }
+            return MigrationRun.without(c.name(), repetition, MigrationRun.Outcome.FAILED,
+                    status + (error.isEmpty() ? "" : ": " + error), raw);
         } catch (IOException | RuntimeException e) {
             return failed(c, repetition, e.toString(), raw);
         } finally {
@@ -235,6 +240,12 @@ final class FerryMigration {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    /** Ferry's reason up to its first colon ("did not converge in 30 rounds"); the whole of it is in the JSON. */
+    private static String shortReason(String error) {
+        int colon = error.indexOf(':');
+        return colon < 0 ? error : error.substring(0, colon);
     }
 
     private static String firstLine(String text) {
