@@ -1,0 +1,38 @@
+package dev.ferry.bench;
+
+import java.util.List;
+
+/**
+ * One migration the benchmark repeats: which engine, how much guest RAM, what the guest does, and the knobs.
+ * {@code counterpart} names the QEMU case a Ferry case is compared with (null when there is none).
+ */
+record BenchCase(String name, Engine engine, long memoryBytes, GuestWorkload workload, Long maxDowntimeMs,
+                 boolean bandwidthLifted, String counterpart, String meaning) {
+    enum Engine { FERRY, QEMU }
+
+    static final long MIB = 1L << 20;
+    static final long GIB = 1L << 30;
+
+    static List<BenchCase> all() {
+        GuestWorkload rewrite = GuestWorkload.rewriting(100 * MIB);
+        return List.of(
+                new BenchCase("idle-1g", Engine.FERRY, GIB, GuestWorkload.IDLE, null, true, "qemu-idle-1g",
+                        "Ferry, idle guest, 1 GiB, default settings"),
+                new BenchCase("idle-4g", Engine.FERRY, 4 * GIB, GuestWorkload.IDLE, null, true, "qemu-idle-4g",
+                        "Ferry, idle guest, 4 GiB, default settings"),
+                new BenchCase("rewrite-100m", Engine.FERRY, GIB, rewrite, null, true, "qemu-rewrite-100m",
+                        "Ferry, 1 GiB guest rewriting 100 MiB sequentially at full speed, default settings"),
+                new BenchCase("rewrite-100m-10ms", Engine.FERRY, GIB, rewrite, 10L, true, "qemu-rewrite-100m-10ms",
+                        "Ferry, the same guest, --max-downtime 10ms"),
+                new BenchCase("qemu-idle-1g", Engine.QEMU, GIB, GuestWorkload.IDLE, null, true, null,
+                        "QEMU, idle guest, 1 GiB, max-bandwidth lifted"),
+                new BenchCase("qemu-idle-4g", Engine.QEMU, 4 * GIB, GuestWorkload.IDLE, null, true, null,
+                        "QEMU, idle guest, 4 GiB, max-bandwidth lifted"),
+                new BenchCase("qemu-rewrite-100m-default", Engine.QEMU, GIB, rewrite, null, false, null,
+                        "QEMU, rewriting guest, QEMU's defaults (bandwidth cap, 300 ms downtime limit)"),
+                new BenchCase("qemu-rewrite-100m", Engine.QEMU, GIB, rewrite, null, true, null,
+                        "QEMU, rewriting guest, max-bandwidth lifted"),
+                new BenchCase("qemu-rewrite-100m-10ms", Engine.QEMU, GIB, rewrite, 10L, true, null,
+                        "QEMU, rewriting guest, max-bandwidth lifted, downtime-limit 10 ms"));
+    }
+}

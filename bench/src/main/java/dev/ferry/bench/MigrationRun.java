@@ -1,0 +1,47 @@
+package dev.ferry.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One repetition of one case, in the benchmark's own units (milliseconds, bytes), whichever engine ran it.
+ * Figures are null where the run did not produce them; {@code raw} keeps what the engine itself reported.
+ * {@code dirtyPagesPerS} is the guest's dirty rate as the engine last measured it: the same guest dirties at
+ * different rates under different accelerators, and the comparison is only fair where these are close.
+ */
+record MigrationRun(String caseName, int repetition, Outcome outcome, String detail,
+                    Double totalMs, Double setupMs, Double downtimeMs, Double blackoutMs, Long rounds,
+                    Long ramBytes, Long transferredBytes, Double dirtyPagesPerS, Map<String, Object> raw) {
+    enum Outcome { COMPLETED, DID_NOT_CONVERGE, FAILED, UNAVAILABLE }
+
+    static MigrationRun without(String caseName, int repetition, Outcome outcome, String detail, Map<String, Object> raw) {
+        return new MigrationRun(caseName, repetition, outcome, detail, null, null, null, null, null, null, null, null, raw);
+    }
+
+    /** Bytes on the wire over the whole migration time, in MiB/s. */
+    Double throughputMibPerS() {
+        if (transferredBytes == null || totalMs == null || totalMs <= 0) {
+            return null;
+        }
+        return transferredBytes / (double) BenchCase.MIB / (totalMs / 1000.0);
+    }
+
+    Map<String, Object> json() {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("case", caseName);
+        json.put("repetition", repetition);
+        json.put("outcome", outcome.name().toLowerCase().replace('_', '-'));
+        json.put("detail", detail);
+        json.put("total_ms", totalMs);
+        json.put("setup_ms", setupMs);
+        json.put("downtime_ms", downtimeMs);
+        json.put("guest_blackout_ms", blackoutMs);
+        json.put("rounds", rounds);
+        json.put("ram_bytes", ramBytes);
+        json.put("transferred_bytes", transferredBytes);
+        json.put("throughput_mib_per_s", throughputMibPerS());
+        json.put("dirty_pages_per_s", dirtyPagesPerS);
+        json.put("raw", raw);
+        return json;
+    }
+}
