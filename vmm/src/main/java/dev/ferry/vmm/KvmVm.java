@@ -158,11 +158,17 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
                 cpuid.digest(), KIND);
     }
 
-    /** Builds the VM and loads its boot source; the vCPUs start at the first {@link #resume()}. */
+    /**
+     * Builds the VM and loads its boot source. The vCPU threads start now, parked at the closed gate, so
+     * the first {@link #resume()} (a migration destination's switchover) only opens it.
+     */
     public static KvmVm create(VmConfig config) {
         KvmVm vm = new KvmVm(config);
         try {
             config.boot().load(vm.memory, vm.vcpus.getFirst(), config.commandLine());
+            for (VcpuLoop loop : vm.loops) {
+                loop.start(config.name());
+            }
         } catch (RuntimeException e) {
             vm.close();
             throw e;
@@ -262,11 +268,6 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
             }
             if (now == RunState.STOPPED) {
                 throw new IllegalStateException("VM " + config.name() + " is stopped: " + stopReason().orElse(""));
-            }
-            if (now == RunState.CREATED) {
-                for (VcpuLoop loop : loops) {
-                    loop.start(config.name());
-                }
             }
             synchronized (lifecycle) {
                 if (state == RunState.STOPPED) {
@@ -449,6 +450,17 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
             closed = true;
         }
         stop("VM closed");
+        // The vCPU threads read kvm_run until they leave; unmap nothing under them.
+        for (VcpuLoop loop : loops) {
+            Thread thread = loop.thread();
+            if (thread != null) {
+                try {
+                    thread.join(2000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
         synchronized (control) {
             if (throttleClock != null) {
                 throttleClock.shutdownNow();
