@@ -169,6 +169,9 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
             for (VcpuLoop loop : vm.loops) {
                 loop.start(config.name());
             }
+            synchronized (vm.control) {
+                vm.snapshotter();
+            }
         } catch (RuntimeException e) {
             vm.close();
             throw e;
@@ -339,9 +342,11 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
         }
     }
 
+    /** Created with the first vCPU's MSR probe done, so no save or load inside a downtime pays for it. */
     private VmStateSnapshotter snapshotter() {
         if (snapshotter == null) {
             snapshotter = new VmStateSnapshotter(kvm);
+            snapshotter.savedMsrIndices(vcpus.getFirst());
         }
         return snapshotter;
     }

@@ -2,6 +2,7 @@ package dev.ferry.vmm.bench;
 
 import dev.ferry.vmm.KvmVm;
 import dev.ferry.vmm.VmConfig;
+import dev.ferry.vmm.boot.BootSource;
 import dev.ferry.vmm.boot.LongModePayload;
 import dev.ferry.vmm.devices.SerialSink;
 
@@ -32,7 +33,31 @@ public final class VmmBench {
         createToFirstInstruction(30);
         ioExitsPerSecond(2);
         pauseLatency(100);
+        stateSaveAndRestore(50);
         throttledProgress();
+    }
+
+    /** saveState on a paused running VM, loadState into a fresh VM of the same shape (as a destination does). */
+    private static void stateSaveAndRestore(int runs) throws Exception {
+        try (KvmVm vm = KvmVm.create(VmConfig.of("bench-state", 4 << 20, 1, new LongModePayload(SPIN, LOAD, LOAD)));
+             KvmVm target = KvmVm.create(VmConfig.of("bench-state-target", 4 << 20, 1, BootSource.nothing()))) {
+            vm.resume();
+            Thread.sleep(50);
+            vm.pause();
+            double[] saveUs = new double[runs];
+            double[] loadUs = new double[runs];
+            byte[] state = null;
+            for (int i = 0; i < runs; i++) {
+                long start = System.nanoTime();
+                state = vm.saveState();
+                saveUs[i] = (System.nanoTime() - start) / 1e3;
+                start = System.nanoTime();
+                target.loadState(state);
+                loadUs[i] = (System.nanoTime() - start) / 1e3;
+            }
+            System.out.printf("state save: median %.0f us, p90 %.0f us; restore: median %.0f us, p90 %.0f us; %d bytes (%d runs, the first includes probing the MSRs)%n",
+                    median(saveUs), pct(saveUs, 90), median(loadUs), pct(loadUs, 90), state.length, runs);
+        }
     }
 
     private static void createToFirstInstruction(int runs) throws Exception {
