@@ -69,7 +69,8 @@ final class MigrateCommand implements Callable<Integer> {
             description = "Page compression: none or lz4 (used per page only where it pays).")
     CompressionChoice compress;
 
-    @Option(names = "--verify", description = "Compare digests of every page at the stop instant before the destination resumes.")
+    @Option(names = "--verify", description = "Compare digests of every page at the stop instant before the destination resumes."
+                    + " The scan adds its measured time to the downtime, on top of --max-downtime.")
     boolean verify;
 
     @Option(names = "--keep-source", description = "Keep the source VMM (with its VM paused) after success instead of ending it.")

@@ -172,9 +172,9 @@ class SourceMigrationTest {
         runningSource(1, 0, 32 * MIB);
         bench = new MigrationBench();
 
-        // Digesting 32 MiB twice while paused takes milliseconds on any machine: 1 ms cannot be met.
+        // Pausing, saving, loading and a round trip take longer than a nanosecond on any machine.
         MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
-                .withVerify(true).withMaxDowntime(Duration.ofMillis(1)));
+                .withMaxDowntime(Duration.ofNanos(1)));
         print(report);
 
         assertEquals("failed", report.getStatus());
