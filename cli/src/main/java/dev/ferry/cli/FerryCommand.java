@@ -1,5 +1,6 @@
 package dev.ferry.cli;
 
+import dev.ferry.vmm.sys.SyscallException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,7 +47,8 @@ public final class FerryCommand implements Runnable {
     }
 
     private static String oneLine(Throwable e) {
-        if (e instanceof CliException || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
+        if (e instanceof CliException || e instanceof IllegalArgumentException || e instanceof IllegalStateException
+                || e instanceof SyscallException) {
             return e.getMessage();
         }
         String message = e.getMessage();

@@ -26,15 +26,15 @@ import java.util.concurrent.Callable;
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Run a VM in this process until it stops, migrates away, or is told to quit.",
         footer = {"",
-                "Workload guest (--workload dirty:KEY=VALUE,...), Ferry's own Multiboot kernel built by the build:",
-                "  rate=SIZE|max      bytes per second of page writes (e.g. 256M), or as fast as the vCPU can",
-                "  pattern=uniform|sequential|hotspot:P%   which pages: random, in order, or 90% of writes",
-                "                     to the first P% of the working set",
-                "  wss=SIZE           working-set size, from guest-physical 4 MiB up",
-                "It writes one heartbeat byte per millisecond of guest time on COM1 (the serial port), from which",
-                "migration measures the guest-observed blackout. Example:",
-                "  ferry vmm run --name web --memory 1G --workload dirty:rate=64M,pattern=hotspot:10%,wss=256M \\",
-                "                --control 127.0.0.1:7001"})
+                "Workload guest: --workload dirty:KEY=VALUE,... (Ferry's own Multiboot kernel)",
+                "  rate=SIZE|max     bytes per second of page writes (256M), or as fast as it can",
+                "  pattern=P         uniform (random pages), sequential, or hotspot:N%% (90%% of",
+                "                    writes to the first N%% of the working set)",
+                "  wss=SIZE          working-set size, from guest-physical 4 MiB up",
+                "It sends one heartbeat byte on COM1 per millisecond of guest time: migration",
+                "measures the guest-observed blackout from the gaps. Example:",
+                "  ferry vmm run --name web --memory 1G --control 127.0.0.1:7001 \\",
+                "      --workload dirty:rate=64M,pattern=hotspot:10%%,wss=256M"})
 final class VmmRunCommand implements Callable<Integer> {
     @Option(names = "--name", defaultValue = "ferry-vm", description = "The VM's name (default ${DEFAULT-VALUE}).")
     String name;
