@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
 
 import static dev.ferry.vmm.GuestPrograms.bytes;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -84,6 +85,9 @@ class PauseKvmTest {
                     } catch (IllegalStateException stopped) {
                         return;
                     }
+                    // Without a moment in the guest between a resume and the next pause, a fast host can keep
+                    // kicking the vCPU out before it runs an instruction, and the guest never reaches its reset.
+                    LockSupport.parkNanos(200_000);
                 }
             });
             assertTrue(operator.join(Duration.ofSeconds(30)), "pause/resume racing the guest's reset finished");
