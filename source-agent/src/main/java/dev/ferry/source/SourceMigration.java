@@ -393,8 +393,11 @@ public final class SourceMigration {
             double roundSeconds = Math.max(1e-6, (System.nanoTime() - roundStart) / 1e9);
             dirtyRate = remaining / roundSeconds;
             bandwidth.sample(totals.wireBytes, totals.uncappedNanos);
-            if (totals.pages >= 64) {
-                bytesPerPage = Math.max(1.0, (double) totals.payloadBytes / totals.pages);
+            // Dirty pages are pages the guest wrote: price them like the non-zero pages of this round. Averaging
+            // over a first round's zero pages would make the last round look ten times cheaper than it is.
+            long nonZeroPages = totals.pages - totals.zeroPages;
+            if (nonZeroPages >= 64) {
+                bytesPerPage = Math.max(1.0, (double) totals.payloadBytes / nonZeroPages);
             }
             double remainingBytes = remaining * bytesPerPage;
             expectedDowntimeMs = bandwidth.millisFor(remainingBytes) + switchoverOverheadMs();
