@@ -14,8 +14,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,8 +52,8 @@ final class DemoCommand implements Callable<Integer> {
                 ? "ferry demo: /dev/kvm works: the guest runs on KVM"
                 : "ferry demo: " + (simulated ? "--simulated" : "/dev/kvm is not usable here") + ": the guest runs on the simulator");
         Path logs = Files.createTempDirectory("ferry-demo-");
-        int sourcePort = freePort();
-        int destinationPort = freePort();
+        int sourcePort = ChildFerry.freePort();
+        int destinationPort = ChildFerry.freePort();
         List<String> sourceArgs = new ArrayList<>(List.of("vmm", "run", "--name", "demo", "--memory", Long.toString(memory),
                 "--workload", workload, "--control", "127.0.0.1:" + sourcePort));
         if (!kvm) {
@@ -139,25 +137,10 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** A VMM started as a child process on this JVM's runtime and class path. */
     private record ChildVmm(Process process, Path logFile) implements AutoCloseable {
         static ChildVmm start(Path log, List<String> args) throws IOException {
-            List<String> command = new ArrayList<>();
-            command.add(ProcessHandle.current().info().command().orElse("java"));
-            command.add("--enable-native-access=ALL-UNNAMED");
-            command.add("-cp");
-            command.add(System.getProperty("java.class.path"));
-            command.add(FerryCommand.class.getName());
-            command.addAll(args);
-            return new ChildVmm(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start(), log);
+            return new ChildVmm(new ProcessBuilder(ChildFerry.command(args)).redirectErrorStream(true).redirectOutput(log.toFile()).start(), log);
         }
 
         long pid() {

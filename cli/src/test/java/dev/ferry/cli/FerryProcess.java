@@ -7,11 +7,9 @@ import io.grpc.StatusRuntimeException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -31,13 +29,7 @@ final class FerryProcess implements AutoCloseable {
     }
 
     static FerryProcess start(Path workDir, String... args) {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElseThrow());
-        command.add("--enable-native-access=ALL-UNNAMED");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(FerryCommand.class.getName());
-        command.addAll(List.of(args));
+        List<String> command = ChildFerry.command(List.of(args));
         try {
             Files.createDirectories(workDir);
             Path log = Files.createTempFile(workDir, "ferry-", ".log");
@@ -62,11 +54,7 @@ final class FerryProcess implements AutoCloseable {
     }
 
     static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ChildFerry.freePort();
     }
 
     /** Waits until the control endpoint on {@code port} answers a status call, and returns that status. */
