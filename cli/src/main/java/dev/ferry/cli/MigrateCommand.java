@@ -51,7 +51,8 @@ final class MigrateCommand implements Callable<Integer> {
     int maxRounds;
 
     @Option(names = "--bandwidth", paramLabel = "RATE", converter = Sizes.ByteSizeConverter.class,
-            description = "Cap pre-copy at RATE bytes per second (e.g. 512M). The paused final phase is never capped.")
+            description = {"Cap pre-copy at RATE bytes per second (e.g. 512M), after an 8 MiB burst that measures the",
+                    "uncapped link. The paused final phase is never capped."})
     long bandwidth;
 
     @Option(names = "--auto-converge", description = "Throttle the vCPUs harder each round while the guest dirties memory faster than the link.")

@@ -35,6 +35,7 @@ final class MigrationReportView {
         json.put("max_throttle_percent", r.getMaxThrottlePercent());
         json.put("verified", r.getVerified());
         json.put("error", r.hasError() ? r.getError() : null);
+        json.put("setup_breakdown_ms", new LinkedHashMap<>(r.getSetupBreakdownMsMap()));
         json.put("downtime_breakdown_ms", new LinkedHashMap<>(r.getDowntimeBreakdownMsMap()));
         List<Object> rounds = new ArrayList<>();
         for (RoundReport round : r.getRoundReportsList()) {
@@ -56,12 +57,9 @@ final class MigrationReportView {
         line(out, "status", r.getStatus() + (r.hasError() ? ": " + r.getError() : ""));
         line(out, "mode", r.getMode());
         line(out, "total time", String.format("%.1f ms (setup %.1f ms)", r.getTotalMs(), r.getSetupMs()));
+        breakdown(out, r.getSetupBreakdownMsMap());
         line(out, "downtime", String.format("%.2f ms (expected %.2f ms)", r.getDowntimeMs(), r.getExpectedDowntimeMs()));
-        if (!r.getDowntimeBreakdownMsMap().isEmpty()) {
-            StringBuilder parts = new StringBuilder();
-            r.getDowntimeBreakdownMsMap().forEach((k, v) -> parts.append(String.format("%s %.2f, ", k, v)));
-            line(out, "  of which", parts.substring(0, parts.length() - 2) + " ms");
-        }
+        breakdown(out, r.getDowntimeBreakdownMsMap());
         line(out, "guest blackout", r.hasGuestBlackoutMs() ? String.format("%.2f ms", r.getGuestBlackoutMs()) : "n/a (no heartbeats)");
         line(out, "rounds", r.getRounds() + (r.getStalled() ? " (stalled)" : "")
                 + (r.getMaxThrottlePercent() > 0 ? ", throttled up to " + r.getMaxThrottlePercent() + "%" : ""));
@@ -105,6 +103,14 @@ final class MigrationReportView {
         json.put("throttle_percent", p.getThrottlePercent());
         json.put("report", p.hasReport() ? json(p.getReport()) : null);
         return json;
+    }
+
+    private static void breakdown(StringBuilder out, Map<String, Double> parts) {
+        if (!parts.isEmpty()) {
+            StringBuilder text = new StringBuilder();
+            parts.forEach((k, v) -> text.append(String.format("%s %.2f, ", k, v)));
+            line(out, "  of which", text.substring(0, text.length() - 2) + " ms");
+        }
     }
 
     private static void line(StringBuilder out, String key, String value) {

@@ -3,6 +3,7 @@ package dev.ferry.destination;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.ExtensionRegistryLite;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.ferry.proto.v1.SourceFrame;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -45,7 +46,9 @@ final class AliasingFrameMarshaller implements MethodDescriptor.Marshaller<Sourc
     public SourceFrame parse(InputStream stream) {
         try {
             byte[] bytes = readFully(stream);
-            CodedInputStream input = CodedInputStream.newInstance(bytes);
+            // Aliasing needs an input that knows its array is never written again; a plain
+            // CodedInputStream.newInstance(bytes) would copy every bytes field despite enableAliasing.
+            CodedInputStream input = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
             input.enableAliasing(true);
             SourceFrame frame = SourceFrame.parser().parseFrom(input, ExtensionRegistryLite.getEmptyRegistry());
             input.checkLastTagWas(0);

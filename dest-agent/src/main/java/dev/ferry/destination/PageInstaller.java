@@ -23,6 +23,7 @@ final class PageInstaller {
     static final int MAX_PAGES_PER_BATCH = 256;
     private static final int PAGE = MigratableVm.PAGE_SIZE;
 
+    private final MigratableVm vm;
     private final List<GuestRam> ram;
     private final long pageCount;
     // The decompressor that checks its input: batch payloads come from the network.
@@ -37,6 +38,7 @@ final class PageInstaller {
     private long payloadBytes;
 
     PageInstaller(MigratableVm vm, boolean lz4Allowed) {
+        this.vm = vm;
         this.ram = vm.ram();
         this.pageCount = vm.shape().pageCount();
         this.written = new BitSet(Math.toIntExact(pageCount));
@@ -56,9 +58,11 @@ final class PageInstaller {
 
     /** Returns the number of pages installed. */
     int install(PageBatch batch) {
-        ByteBuffer numbers = batch.getPageNumbers().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer kinds = batch.getKinds().asReadOnlyByteBuffer();
-        ByteBuffer sizes = batch.getCompressedSizes().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        // Sliced: a field aliasing the received frame is a view starting at its offset in the frame, and the
+        // reads below index from the field's start.
+        ByteBuffer numbers = batch.getPageNumbers().asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer kinds = batch.getKinds().asReadOnlyByteBuffer().slice();
+        ByteBuffer sizes = batch.getCompressedSizes().asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
         ByteString data = batch.getData();
 
         if (numbers.remaining() % 8 != 0) {
@@ -127,6 +131,7 @@ final class PageInstaller {
                     + " bytes, its kinds and sizes say " + expectedData);
         }
 
+        backNewPages(numbers, kinds, pages);
         ByteBuffer payload = data.asReadOnlyByteBuffer();
         MemorySegment payloadSegment = MemorySegment.ofBuffer(payload);
         int offset = 0;
@@ -171,6 +176,28 @@ final class PageInstaller {
         pagesInstalled += pages;
         payloadBytes += data.size();
         return pages;
+    }
+
+    /** Backs the batch's data pages that were never written here, run by run, before copying into them. */
+    private void backNewPages(ByteBuffer numbers, ByteBuffer kinds, int pages) {
+        long runStart = -1;
+        long runEnd = -1;
+        for (int i = 0; i < pages; i++) {
+            long page = numbers.getLong(i * 8);
+            if (kinds.get(i) == PageKind.PAGE_KIND_ZERO_VALUE || written.get((int) page)) {
+                continue;
+            }
+            if (page != runEnd) {
+                if (runStart >= 0) {
+                    vm.backPages(runStart, runEnd - runStart);
+                }
+                runStart = page;
+            }
+            runEnd = page + 1;
+        }
+        if (runStart >= 0) {
+            vm.backPages(runStart, runEnd - runStart);
+        }
     }
 
     private MemorySegment pageMemory(long page) {

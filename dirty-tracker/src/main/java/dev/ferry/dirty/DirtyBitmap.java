@@ -209,6 +209,21 @@ public final class DirtyBitmap implements AutoCloseable {
         }
     }
 
+    /** Keeps only the bits also set in {@code other}; returns how many it cleared. Both must cover the same pages. */
+    public long and(DirtyBitmap other) {
+        if (other.pages != pages) {
+            throw new IllegalArgumentException("bitmaps of " + pages + " and " + other.pages + " pages");
+        }
+        long cleared = 0;
+        for (long i = 0; i < wordCount; i++) {
+            long word = word(i);
+            long kept = word & other.word(i);
+            cleared += Long.bitCount(word ^ kept);
+            setWord(i, kept);
+        }
+        return cleared;
+    }
+
     /**
      * ORs a bitmap in KVM's layout covering {@code pages} pages into this one at {@code firstPage}, and
      * returns how many bits were newly set. Bits of {@code source} past {@code pages} are ignored.
@@ -225,22 +240,24 @@ public final class DirtyBitmap implements AutoCloseable {
         long base = firstPage >>> 6;
         int shift = (int) (firstPage & 63);
         long newlySet = 0;
+        if (shift == 0) {
+            // The common case (memory slots start 64-page aligned) runs without data-dependent branches: its speed
+            // must not depend on which words happened to be dirty while the JIT was watching.
+            long last = sourceWords - 1;
+            for (long k = 0; k < last; k++) {
+                newlySet += orIntoWord(base + k, source.get(JAVA_LONG_UNALIGNED, k << 3));
+            }
+            return newlySet + orIntoWord(base + last, source.get(JAVA_LONG_UNALIGNED, last << 3) & sourceTailMask);
+        }
         for (long k = 0; k < sourceWords; k++) {
             long bits = source.get(JAVA_LONG_UNALIGNED, k << 3);
             if (k == sourceWords - 1) {
                 bits &= sourceTailMask;
             }
-            if (bits == 0) {
-                continue;
-            }
-            if (shift == 0) {
-                newlySet += orIntoWord(base + k, bits);
-            } else {
-                newlySet += orIntoWord(base + k, bits << shift);
-                long carry = bits >>> (64 - shift);
-                if (carry != 0) {
-                    newlySet += orIntoWord(base + k + 1, carry);
-                }
+            newlySet += orIntoWord(base + k, bits << shift);
+            long carry = bits >>> (64 - shift);
+            if (carry != 0) {
+                newlySet += orIntoWord(base + k + 1, carry);
             }
         }
         return newlySet;
@@ -250,12 +267,8 @@ public final class DirtyBitmap implements AutoCloseable {
     long orIntoWord(long index, long bits) {
         long offset = index << 3;
         long old = words.get(JAVA_LONG, offset);
-        long merged = old | bits;
-        if (merged == old) {
-            return 0;
-        }
-        words.set(JAVA_LONG, offset, merged);
-        return Long.bitCount(merged ^ old);
+        words.set(JAVA_LONG, offset, old | bits);
+        return Long.bitCount(bits & ~old);
     }
 
     /**

@@ -225,4 +225,20 @@ class DirtyBitmapTest {
             assertThrows(IllegalArgumentException.class, () -> a.or(c));
         }
     }
+
+    @Test
+    void andKeepsTheCommonBitsAndCountsTheOnesItDropped() {
+        try (var bitmap = new DirtyBitmap(200); var mask = new DirtyBitmap(200)) {
+            bitmap.setAll();
+            for (long p : new long[] {0, 64, 130, 199}) {
+                mask.set(p);
+            }
+            assertEquals(196, bitmap.and(mask));
+            assertEquals(List.of(0L, 64L, 130L, 199L), setPages(bitmap));
+            assertEquals(0, bitmap.and(mask), "nothing more to drop");
+            try (var other = new DirtyBitmap(100)) {
+                assertThrows(IllegalArgumentException.class, () -> bitmap.and(other));
+            }
+        }
+    }
 }

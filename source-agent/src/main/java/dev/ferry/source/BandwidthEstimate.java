@@ -10,26 +10,40 @@ final class BandwidthEstimate {
     // Once an estimate exists, samples from a handful of pages (per-frame overhead, not the link) are ignored.
     private static final long MIN_SAMPLE_BYTES = 4L << 20;
 
-    private double bytesPerSecond;
+    private double sampled;
+    private double burstBytesPerSecond;
 
     void sample(long bytes, long uncappedNanos) {
         if (uncappedNanos <= 0 || bytes == 0 || (known() && bytes < MIN_SAMPLE_BYTES)) {
             return;
         }
         double sample = bytes / (uncappedNanos / 1e9);
-        bytesPerSecond = bytesPerSecond == 0 ? sample : WEIGHT * sample + (1 - WEIGHT) * bytesPerSecond;
+        sampled = sampled == 0 ? sample : WEIGHT * sample + (1 - WEIGHT) * sampled;
+    }
+
+    /**
+     * An uncapped burst timed end to end, until the destination confirmed it installed every byte. It bounds
+     * the samples: under a cap the link never holds the sender back, so those rounds time only its own work.
+     */
+    void burst(long bytes, long nanos) {
+        if (bytes > 0 && nanos > 0) {
+            burstBytesPerSecond = bytes / (nanos / 1e9);
+        }
     }
 
     boolean known() {
-        return bytesPerSecond > 0;
+        return bytesPerSecond() > 0;
     }
 
     double bytesPerSecond() {
-        return bytesPerSecond;
+        if (burstBytesPerSecond == 0) {
+            return sampled;
+        }
+        return sampled == 0 ? burstBytesPerSecond : Math.min(sampled, burstBytesPerSecond);
     }
 
     /** Milliseconds to send {@code bytes}, or +infinity while unknown. */
     double millisFor(double bytes) {
-        return known() ? bytes / bytesPerSecond * 1e3 : Double.POSITIVE_INFINITY;
+        return known() ? bytes / bytesPerSecond() * 1e3 : Double.POSITIVE_INFINITY;
     }
 }

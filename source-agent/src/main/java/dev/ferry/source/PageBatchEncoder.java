@@ -16,8 +16,10 @@ import java.util.zip.CRC32C;
 
 /**
  * Fills one page batch at a time from guest RAM. Zero pages become a kind byte; other pages are copied
- * once from off-heap RAM into the batch's payload array, which is then checksummed and handed to protobuf
- * without another copy. Each batch gets a fresh array because gRPC may still hold the previous one.
+ * once from off-heap RAM into the batch's payload array (a copy the guest cannot change under the checksum),
+ * which is then checksummed and handed to protobuf without another copy. The array is reused for the next
+ * batch: the caller must have sent (serialized) a batch before it adds the next page. gRPC serializes a
+ * message into its own buffers inside {@code onNext}, so a sent batch holds no reference anyone reads.
  */
 final class PageBatchEncoder {
     static final int MAX_PAGES = 256;
@@ -30,8 +32,8 @@ final class PageBatchEncoder {
     private final LZ4Compressor lz4;
     private final byte[] compressed;
 
-    private byte[] data;
-    private MemorySegment dataSegment;
+    private final byte[] data = new byte[MAX_PAGES * PAGE];
+    private final MemorySegment dataSegment = MemorySegment.ofArray(data);
     private int dataLength;
     private final byte[] numbers = new byte[MAX_PAGES * 8];
     private final byte[] kinds = new byte[MAX_PAGES];
@@ -52,20 +54,9 @@ final class PageBatchEncoder {
     }
 
     private void newPayload() {
-        // Allocated at the first non-zero page: a batch of zero pages needs no payload.
-        data = null;
-        dataSegment = null;
         dataLength = 0;
         pages = 0;
         lz4Pages = 0;
-    }
-
-    /** Adds a page known to be zero without reading it; returns true when the batch is full. */
-    boolean addZero(long page) {
-        putLong(numbers, pages * 8, page);
-        kinds[pages] = (byte) PageKind.PAGE_KIND_ZERO_VALUE;
-        zeroPages++;
-        return ++pages == MAX_PAGES;
     }
 
     /** Adds a page; returns true when the batch is full and must be taken with {@link #take}. */
@@ -76,10 +67,6 @@ final class PageBatchEncoder {
             kinds[pages] = (byte) PageKind.PAGE_KIND_ZERO_VALUE;
             zeroPages++;
         } else {
-            if (data == null) {
-                data = new byte[MAX_PAGES * PAGE];
-                dataSegment = MemorySegment.ofArray(data);
-            }
             MemorySegment.copy(source, 0, dataSegment, dataLength, PAGE);
             int size = lz4 == null ? PAGE : lz4.compress(data, dataLength, PAGE, compressed, 0, compressed.length);
             if (size <= LZ4_WORTH_IT) {
@@ -111,10 +98,8 @@ final class PageBatchEncoder {
         crc.update(numbers, 0, pages * 8);
         crc.update(kinds, 0, pages);
         crc.update(sizes, 0, lz4Pages * 4);
-        ByteString payload = data == null ? ByteString.EMPTY : UnsafeByteOperations.unsafeWrap(data, 0, dataLength);
-        if (data != null) {
-            crc.update(data, 0, dataLength);
-        }
+        ByteString payload = dataLength == 0 ? ByteString.EMPTY : UnsafeByteOperations.unsafeWrap(data, 0, dataLength);
+        crc.update(data, 0, dataLength);
         PageBatch batch = PageBatch.newBuilder()
                 .setRound(round)
                 .setSequence(sequence)

@@ -35,7 +35,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import com.google.protobuf.UnsafeByteOperations;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -70,6 +72,11 @@ public final class SourceMigration {
     private static final int AUTO_CONVERGE_START = 20;
     private static final int AUTO_CONVERGE_STEP = 10;
     private static final int AUTO_CONVERGE_MAX = 99;
+    /**
+     * Under a cap, round 1 sends this much uncapped first and times it end to end (see {@link #timeBurst}): a
+     * burst like the one QEMU's rate limiter allows within each of its 100 ms windows.
+     */
+    static final long BURST_BYTES = 8L << 20;
 
     private final MigratableVm vm;
     private final ManagedChannel channel;
@@ -99,16 +106,24 @@ public final class SourceMigration {
     private long probePauseSaveNanos;
     private long probeLoadNanos;
     private long stateBytes;
+    private byte[] probeState;
+    private boolean burstPending;
     private long verifyCostNanos;
-    private final java.util.Map<String, Double> downtimeBreakdown = new java.util.LinkedHashMap<>();
+    private final Map<String, Double> downtimeBreakdown = new LinkedHashMap<>();
+    private final Map<String, Double> setupBreakdown = new LinkedHashMap<>();
     private double bytesPerPage = PAGE;
     private double dirtyRate;
     private double expectedDowntimeMs = Double.NaN;
+    private long knownZeroPages;
     private int rounds;
     private int throttle;
     private int maxThrottle;
     private boolean stalled;
 
+    /**
+     * {@code destination} must serialize each message as it is sent, as the Netty channels of
+     * {@link SourceTransport} do: the engine reuses a batch's buffer once the batch is sent.
+     */
     public SourceMigration(MigratableVm vm, ManagedChannel destination, MigrationParameters params, MeterRegistry metrics) {
         this(vm, destination, params, metrics, ProtocolVersion.PROTOCOL_VERSION_1.getNumber());
     }
@@ -148,22 +163,30 @@ public final class SourceMigration {
         deadlineNanos = params.timeout().isZero() ? Long.MAX_VALUE : acceptedNanos + params.timeout().toNanos();
         encoder = new PageBatchEncoder(vm.ram(), params.compression() == MigrationParameters.PageCompression.LZ4);
         cap = params.bandwidthBytesPerSecond() > 0 ? new TokenBucket(params.bandwidthBytesPerSecond()) : null;
+        burstPending = cap != null;
         boolean wasRunning = vm.runState() == RunState.RUNNING;
         DirtyTracker tracker = vm.dirtyTracker();
         MigrationReport.Builder report = MigrationReport.newBuilder().setMode("precopy")
                 .setRamTotalBytes(vm.shape().ramBytes());
         long setupNanos = 0;
+        long endNanos = 0;
         try (DirtyBitmap dirty = new DirtyBitmap(tracker.pageCount())) {
             try {
+                long mark = acceptedNanos;
                 connect();
+                mark = setupStep("connect", mark);
                 link.open(channel);
                 handshake();
+                mark = setupStep("handshake", mark);
                 tracker.start();
+                mark = setupStep("track", mark);
                 probeSwitchover(wasRunning);
+                setupStep("probe", mark);
                 setupNanos = System.nanoTime() - acceptedNanos;
                 metrics.setup(setupNanos);
                 precopy(tracker, dirty);
                 Switchover switchover = stopAndCopy(tracker, dirty);
+                endNanos = switchover.runningAtNanos;
                 report.setStatus("completed")
                         .setDowntimeMs(switchover.downtimeNanos / 1e6)
                         .putAllDowntimeBreakdownMs(downtimeBreakdown)
@@ -188,16 +211,18 @@ public final class SourceMigration {
                 }
             }
         }
-        long totalNanos = System.nanoTime() - acceptedNanos;
+        // A completed migration ends when the destination reports the VM running, not after the heartbeat report.
+        long totalNanos = (endNanos != 0 ? endNanos : System.nanoTime()) - acceptedNanos;
         metrics.total(totalNanos);
         metrics.throttle(0);
         metrics.endGauges();
         MigrationReport finished = report
                 .setTotalMs(totalNanos / 1e6)
                 .setSetupMs(setupNanos / 1e6)
+                .putAllSetupBreakdownMs(setupBreakdown)
                 .setRounds(rounds)
                 .setTransferredBytes(transferredBytes)
-                .setZeroPages(encoder.zeroPages())
+                .setZeroPages(encoder.zeroPages() + knownZeroPages)
                 .setNormalPages(encoder.rawPages())
                 .setCompressedPages(encoder.compressedPages())
                 .setThroughputMbps(sendNanos > 0 ? transferredBytes / 1e6 / (sendNanos / 1e9) : 0)
@@ -209,6 +234,13 @@ public final class SourceMigration {
                 .build();
         board.finish(finished);
         return finished;
+    }
+
+    /** Records a setup step that began at {@code since}; returns now. */
+    private long setupStep(String step, long since) {
+        long now = System.nanoTime();
+        setupBreakdown.put(step, (now - since) / 1e6);
+        return now;
     }
 
     private void rollBack(MigrationFailure failure, boolean wasRunning, MigrationReport.Builder report) {
@@ -335,6 +367,7 @@ public final class SourceMigration {
         }
         probePauseSaveNanos = System.nanoTime() - start;
         stateBytes = state.length;
+        probeState = state;
         long sent = System.nanoTime();
         link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
                 .setState(UnsafeByteOperations.unsafeWrap(state))).build(), interruption);
@@ -372,22 +405,17 @@ public final class SourceMigration {
         tracker.sync(dirty);
         long leastDirty = Long.MAX_VALUE;
         int roundsWithoutShrinking = 0;
-        // Asked after tracking started: a page the guest writes after this answer shows up in the next sync.
-        DirtyBitmap mayBeNonZero = new DirtyBitmap(dirty.pages());
-        vm.possiblyNonZeroPages(mayBeNonZero);
+        knownZeroPages = dropKnownZeroPages(tracker, dirty);
+        board.sent(knownZeroPages, 0, dirty.count(), 0);
         while (true) {
             int round = ++rounds;
             board.round(round);
             long roundStart = System.nanoTime();
-            RoundTotals totals;
-            try {
-                totals = sendRound(round, dirty, tracker, true, round == 1 ? mayBeNonZero : null);
-            } finally {
-                if (round == 1) {
-                    mayBeNonZero.close();
-                }
-            }
+            RoundTotals totals = sendRound(round, dirty, tracker, true);
             endRound(round, totals, false);
+            if (round == 1) {
+                totals = totals.withKnownZero(knownZeroPages);
+            }
             metrics.round();
             tracker.sync(dirty);
             long remaining = dirty.count();
@@ -476,6 +504,24 @@ public final class SourceMigration {
     }
 
     private record RoundTotals(long pages, long zeroPages, long payloadBytes, long wireBytes, long uncappedNanos) {
+        /** Counts pages known to be zero that the round did not need to send. */
+        RoundTotals withKnownZero(long known) {
+            return new RoundTotals(pages + known, zeroPages + known, payloadBytes, wireBytes, uncappedNanos);
+        }
+    }
+
+    /**
+     * Round 1 need not send RAM the host never backed: the destination's RAM starts zero (VmFactory's contract).
+     * Every page is rearmed first and only then is the VM asked which pages may hold data, so a write racing
+     * with the question either backed its page before the answer or is logged for round 2. Returns how many
+     * pages were dropped from {@code dirty}.
+     */
+    private long dropKnownZeroPages(DirtyTracker tracker, DirtyBitmap dirty) {
+        tracker.rearm(dirty, 0, dirty.pages());
+        try (DirtyBitmap mayBeNonZero = new DirtyBitmap(dirty.pages())) {
+            vm.possiblyNonZeroPages(mayBeNonZero);
+            return dirty.and(mayBeNonZero);
+        }
     }
 
     /**
@@ -483,8 +529,7 @@ public final class SourceMigration {
      * before its pages are read (so writes after the read show up in the next sync) and the bandwidth cap
      * applies; the final round runs paused and uncapped.
      */
-    private RoundTotals sendRound(int round, DirtyBitmap dirty, DirtyTracker tracker, boolean live,
-                                  DirtyBitmap mayBeNonZero) {
+    private RoundTotals sendRound(int round, DirtyBitmap dirty, DirtyTracker tracker, boolean live) {
         long start = System.nanoTime();
         long capWait = 0;
         long pages = 0;
@@ -502,14 +547,16 @@ public final class SourceMigration {
             }
             for (; page >= 0 && page < chunkEnd; page = dirty.nextSetBit(page + 1)) {
                 dirty.clear(page);
-                boolean knownZero = mayBeNonZero != null && !mayBeNonZero.get(page);
-                if (knownZero ? encoder.addZero(page) : encoder.add(page)) {
+                if (encoder.add(page)) {
                     long[] sent = flush(round, live);
                     pages += sent[0];
                     payload += sent[1];
                     wire += sent[2];
                     capWait += sent[3];
                     board.sent(sent[0], sent[1], toSend - pages, liveMbps(start, capWait));
+                    if (burstPending && live && wire >= BURST_BYTES) {
+                        timeBurst(wire, start);
+                    }
                 }
             }
         }
@@ -520,6 +567,9 @@ public final class SourceMigration {
             wire += sent[2];
             capWait += sent[3];
             board.sent(sent[0], sent[1], toSend - pages, liveMbps(start, capWait));
+        }
+        if (burstPending && live && wire > 0) {
+            timeBurst(wire, start);
         }
         long elapsed = System.nanoTime() - start;
         sendNanos += elapsed - capWait;
@@ -536,7 +586,7 @@ public final class SourceMigration {
         SourceFrame frame = SourceFrame.newBuilder().setPageBatch(batch).build();
         int wire = frame.getSerializedSize();
         long waited = 0;
-        if (live && cap != null) {
+        if (live && cap != null && !burstPending) {
             try {
                 waited = cap.take(wire);
             } catch (InterruptedException e) {
@@ -553,18 +603,35 @@ public final class SourceMigration {
         return new long[] {pages, payload, wire, waited};
     }
 
+    /**
+     * Times the uncapped start of round 1 end to end: the destination answers a StateProbe only after it
+     * installed every batch sent before it. The final phase runs uncapped, so its bandwidth is this burst's,
+     * not what capped rounds show (the link never holds a capped sender back).
+     */
+    private void timeBurst(long bytes, long since) {
+        burstPending = false;
+        link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
+                .setState(UnsafeByteOperations.unsafeWrap(probeState))).build(), interruption);
+        ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
+                interruption).getProbeLoaded();
+        bandwidth.burst(bytes, System.nanoTime() - since - loaded.getLoadNanos() - roundTripNanos);
+    }
+
     private void endRound(int round, RoundTotals totals, boolean last) {
         link.send(SourceFrame.newBuilder().setRoundEnd(RoundEnd.newBuilder()
                 .setRound(round).setPages(totals.pages).setLastSequence(sequence - 1).setFinal(last)).build(),
                 interruption);
     }
 
-    private record Switchover(long downtimeNanos, long blackoutNanos, boolean verified) {
+    private record Switchover(long downtimeNanos, long blackoutNanos, boolean verified, long runningAtNanos) {
     }
 
     private Switchover stopAndCopy(DirtyTracker tracker, DirtyBitmap dirty) {
         board.phase("stop-and-copy");
         long lastHeartbeat = vm.heartbeats().lastNanos();
+        // Collect what the guest dirtied since the last round while it still runs: the sync after the pause then
+        // finds its bitmaps in cache and few new bits, and the downtime does not pay for a cold scan of all RAM.
+        tracker.sync(dirty);
         long pausedAt = System.nanoTime();
         vm.pause();
         long pauseDone = System.nanoTime();
@@ -572,8 +639,10 @@ public final class SourceMigration {
         board.round(round);
         long roundStart = System.nanoTime();
         tracker.sync(dirty);
-        RoundTotals totals = sendRound(round, dirty, tracker, false, null);
+        long synced = System.nanoTime();
+        RoundTotals totals = sendRound(round, dirty, tracker, false);
         endRound(round, totals, true);
+        long roundDone = System.nanoTime();
         metrics.round();
         roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
                 .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
@@ -607,14 +676,17 @@ public final class SourceMigration {
         // Released: the destination runs the guest; this VM stays paused for the caller to discard or keep.
         long downtime = resumedAt - pausedAt;
         downtimeBreakdown.put("pause", (pauseDone - pausedAt) / 1e6);
-        downtimeBreakdown.put("final_round", (saveStart - pauseDone) / 1e6);
+        downtimeBreakdown.put("final_sync", (synced - pauseDone) / 1e6);
+        downtimeBreakdown.put("final_pages", (roundDone - synced) / 1e6);
+        downtimeBreakdown.put("final_report", (saveStart - roundDone) / 1e6);
         downtimeBreakdown.put("save_state", (saveDone - saveStart) / 1e6);
         downtimeBreakdown.put("prepare", (commitAt - saveDone) / 1e6);
         downtimeBreakdown.put("commit", (resumedAt - commitAt) / 1e6);
         board.phase("completed");
         long blackout = -1;
         try {
-            DestinationFrame heartbeat = link.poll(DestinationFrame.FrameCase.FIRST_HEARTBEAT,
+            // A guest that never beat here has no blackout to measure: do not wait for the report.
+            DestinationFrame heartbeat = lastHeartbeat < 0 ? null : link.poll(DestinationFrame.FrameCase.FIRST_HEARTBEAT,
                     HEARTBEAT_REPORT_WAIT_NANOS);
             if (heartbeat != null && lastHeartbeat >= 0) {
                 FirstHeartbeat first = heartbeat.getFirstHeartbeat();
@@ -626,7 +698,8 @@ public final class SourceMigration {
             Thread.currentThread().interrupt();
         }
         link.close();
-        return new Switchover(downtime, blackout, prepared.getVerify() == VerifyOutcome.VERIFY_OUTCOME_PASSED);
+        return new Switchover(downtime, blackout, prepared.getVerify() == VerifyOutcome.VERIFY_OUTCOME_PASSED,
+                runningAt);
     }
 
     private void sendDigests() {

@@ -22,6 +22,8 @@ public final class SourceTransport {
                 .flowControlWindow(FLOW_CONTROL_WINDOW)
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE)
                 .disableRetry()
+                // The link's callbacks only queue frames and wake the engine: run them on the transport's threads.
+                .directExecutor()
                 .build();
     }
 }

@@ -34,6 +34,14 @@ public interface MigratableVm {
         into.setAll();
     }
 
+    /**
+     * Backs pages {@code [firstPage, firstPage + pages)} with memory now, in one go, because they are about to
+     * be written (a destination installing pages it never wrote). A hint: writing them without it works, at a
+     * page fault each, which on a nested host costs microseconds. The default does nothing.
+     */
+    default void backPages(long firstPage, long pages) {
+    }
+
     RunState runState();
 
     /** Stops every vCPU; returns once none is executing guest code. Idempotent. */
@@ -50,7 +58,7 @@ public interface MigratableVm {
 
     /**
      * The complete non-RAM state (every vCPU, interrupt controllers, timers, clock, devices) as
-     * self-describing versioned bytes. Only while paused.
+     * self-describing versioned bytes. Only while paused (a VM built and not yet resumed counts as paused).
      */
     byte[] saveState();
 

@@ -234,6 +234,11 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
         memory.residentPages(into);
     }
 
+    @Override
+    public void backPages(long firstPage, long pages) {
+        memory.backPages(firstPage, pages);
+    }
+
     /** KVM's dirty log behind the engine's tracker; the VMM's own writes reach it through {@link GuestMemory}. */
     @Override
     public DirtyTracker dirtyTracker() {
@@ -314,13 +319,14 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
 
     /**
      * The vCPUs, in-kernel irqchip, PIT, clock and devices in the versioned format of
-     * {@link dev.ferry.vmm.state}. Only while paused: the parked vCPU threads have completed any pending
-     * I/O instruction, so the capture need not re-enter KVM_RUN from this thread.
+     * {@link dev.ferry.vmm.state}. Only while paused (or created and not yet resumed): the parked vCPU
+     * threads have completed any pending I/O instruction, so the capture need not re-enter KVM_RUN from
+     * this thread.
      */
     @Override
     public byte[] saveState() {
         synchronized (control) {
-            if (state != RunState.PAUSED) {
+            if (state != RunState.PAUSED && state != RunState.CREATED) {
                 throw new IllegalStateException("VM state can be saved only while paused, not " + state);
             }
             List<DeviceStateCodec> devices = DeviceStates.of(uart, i8042, a20Gate);
