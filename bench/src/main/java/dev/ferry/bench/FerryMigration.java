@@ -58,6 +58,14 @@ final class FerryMigration {
         return null;
     }
 
+    private boolean logSays(String file, String text) {
+        try {
+            return Files.readString(logs.resolve(file)).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     MigrationRun run(BenchCase c, int repetition) throws InterruptedException {
         String tag = c.name() + "-" + repetition;
         int sourcePort = FreePort.pick();
@@ -98,6 +106,9 @@ final class FerryMigration {
                 destinationBeats = new HeartbeatGapMeter.Pending(sockets.resolve("dst.serial"), "ferry-dst", patience);
             }
             Thread.sleep(warmup.toMillis());
+            // Whether both VMMs finished their start-up migration rehearsal before the migration began.
+            raw.put("vmms_rehearsed", logSays(tag + "-ferry-source.log", "rehearsed migration")
+                    && logSays(tag + "-ferry-destination.log", "rehearsed migration"));
 
             List<String> migrate = new ArrayList<>(List.of("migrate", "--source", source, "--dest", destination,
                     "--timeout", timeout.toSeconds() + "s", "--json"));

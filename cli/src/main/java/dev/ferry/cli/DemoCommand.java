@@ -68,7 +68,9 @@ final class DemoCommand implements Callable<Integer> {
             awaitEndpoint(destination, destinationAddress);
             System.err.printf("ferry demo: source VMM pid %d on %s runs a %s guest (%s); destination VMM pid %d waits on %s%n",
                     source.pid(), sourceAddress, Units.bytes(memory), workload, destination.pid(), destinationAddress);
-            Thread.sleep(1000);
+            System.err.println("ferry demo: waiting for both VMMs to rehearse a migration (a few seconds, once per VMM)");
+            awaitRehearsal(source);
+            awaitRehearsal(destination);
             System.err.println("ferry demo: guest before the migration: " + summary(status(sourceAddress)));
 
             MigrationReport report = MigrationWatch.run(sourceAddress, MigrateRequest.newBuilder()
@@ -126,6 +128,18 @@ final class DemoCommand implements Callable<Integer> {
                 }
                 Thread.sleep(100);
             }
+        }
+    }
+
+    /** Until the VMM logs the end of its start-up rehearsal, so the demo migrates a warm VMM; at most 30 s. */
+    private static void awaitRehearsal(ChildVmm vmm) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            String log = vmm.log();
+            if (log.contains(MigrationRehearsal.REHEARSED) || log.contains(MigrationRehearsal.NOT_REHEARSED)) {
+                return;
+            }
+            Thread.sleep(100);
         }
     }
 

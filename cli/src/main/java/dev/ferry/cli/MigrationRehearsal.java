@@ -16,6 +16,7 @@ import dev.ferry.vmm.devices.SerialSink;
 import io.grpc.ManagedChannel;
 
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -28,6 +29,9 @@ import java.util.logging.Logger;
  * that fails (no usable /dev/kvm, say) only leaves the first migration colder.
  */
 final class MigrationRehearsal {
+    /** How the VMM's log says the rehearsal ended, either way. */
+    static final String REHEARSED = "rehearsed migration";
+    static final String NOT_REHEARSED = "no migration rehearsal";
     private static final Logger LOG = Logger.getLogger(MigrationRehearsal.class.getName());
     private static final int REHEARSALS = 4;
     /** Large enough for the engine's whole-RAM bitmap loops to be compiled; never backed but for the pages below. */
@@ -38,12 +42,19 @@ final class MigrationRehearsal {
     private MigrationRehearsal() {
     }
 
-    static void startInBackground(String vmmName) {
-        Thread.ofPlatform().daemon().name(vmmName + "-rehearsal").priority(Thread.MIN_PRIORITY)
-                .start(MigrationRehearsal::run);
+    /** Rehearses on a background thread, then tells {@code done} how it went, in words for the VMM's log. */
+    static void startInBackground(String vmmName, Consumer<String> done) {
+        Thread.ofPlatform().daemon().name(vmmName + "-rehearsal").priority(Thread.MIN_PRIORITY).start(() -> {
+            long start = System.nanoTime();
+            boolean rehearsed = run();
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            done.accept(rehearsed ? REHEARSED + " in " + millis + " ms, ready to migrate warm"
+                    : NOT_REHEARSED + " (no usable KVM); a first migration runs cold");
+        });
     }
 
-    static void run() {
+    /** Returns whether every rehearsal completed. */
+    static boolean run() {
         try {
             KvmWarmUp.run();
             KvmVmFactory factory = new KvmVmFactory("rehearsal", SerialSink.none(), SerialSink.none());
@@ -58,16 +69,19 @@ final class MigrationRehearsal {
                 }
             });
             try (receiver; ControlServer server = ControlServer.start(new HostPort("127.0.0.1", 0), List.of(receiver))) {
+                boolean completed = true;
                 for (int i = 0; i < REHEARSALS; i++) {
-                    rehearse(server.port());
+                    completed &= rehearse(server.port());
                 }
+                return completed;
             }
         } catch (RuntimeException | LinkageError e) {
             LOG.log(Level.FINE, "migration rehearsal skipped", e);
+            return false;
         }
     }
 
-    private static void rehearse(int port) {
+    private static boolean rehearse(int port) {
         ManagedChannel channel = SourceTransport.channelTo(new HostPort("127.0.0.1", port).toString());
         try (KvmVm vm = KvmVm.create(new VmConfig("rehearsal", MEMORY, 1, BootSource.nothing(), SerialSink.none(),
                 SerialSink.none(), ""))) {
@@ -80,7 +94,9 @@ final class MigrationRehearsal {
                     MetricsEndpoint.registry()).run();
             if (!report.getStatus().equals("completed")) {
                 LOG.fine(() -> "migration rehearsal " + report.getStatus() + ": " + report.getError());
+                return false;
             }
+            return true;
         } finally {
             channel.shutdownNow();
         }

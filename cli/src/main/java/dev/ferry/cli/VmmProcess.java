@@ -64,7 +64,7 @@ final class VmmProcess {
             log.println("ferry vmm " + name + ": control endpoint on " + control.host() + ":" + server.port()
                     + (metricsEndpoint == null ? "" : ", metrics on http://" + metrics.host() + ":" + metricsEndpoint.port() + "/metrics")
                     + (incoming == null ? "" : ", waiting for an incoming migration"));
-            MigrationRehearsal.startInBackground(name);
+            MigrationRehearsal.startInBackground(name, outcome -> log.println("ferry vmm " + name + ": " + outcome));
             while (!ended.await(100, TimeUnit.MILLISECONDS)) {
                 watchForStop();
             }
