@@ -73,7 +73,7 @@ public final class SourceMigration {
     private static final int AUTO_CONVERGE_STEP = 10;
     private static final int AUTO_CONVERGE_MAX = 99;
     /**
-     * Under a cap, round 1 sends this much uncapped first and times it end to end (see {@link #timeBurst}): a
+     * Under a cap, pre-copy sends this much uncapped first and times it end to end (see {@link #timeBurst}): a
      * burst like the one QEMU's rate limiter allows within each of its 100 ms windows.
      */
     static final long BURST_BYTES = 8L << 20;
@@ -568,7 +568,9 @@ public final class SourceMigration {
             capWait += sent[3];
             board.sent(sent[0], sent[1], toSend - pages, liveMbps(start, capWait));
         }
-        if (burstPending && live && wire > 0) {
+        if (burstPending && live && wire >= BURST_BYTES / 2) {
+            // A round shorter than a burst still times the link if it is long enough; a shorter one would time
+            // mostly the round trip, so the next round's start goes uncapped instead.
             timeBurst(wire, start);
         }
         long elapsed = System.nanoTime() - start;
@@ -642,32 +644,36 @@ public final class SourceMigration {
         long synced = System.nanoTime();
         RoundTotals totals = sendRound(round, dirty, tracker, false);
         endRound(round, totals, true);
-        long roundDone = System.nanoTime();
         metrics.round();
         roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
                 .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
                 .setDurationMs((System.nanoTime() - roundStart) / 1e6).setDirtiedPages(0).build());
+        long roundDone = System.nanoTime();
         if (params.verify()) {
             sendDigests();
         }
-        long saveStart = System.nanoTime();
+        long saveStart = roundDone;
         byte[] state = vm.saveState();
         long saveDone = System.nanoTime();
+        MigrationFailure stop = interruption();
+        if (stop != null) {
+            throw stop;
+        }
+        // Commit follows FinalState at once instead of after Prepared: the destination handles frames in order
+        // and resumes only if it prepared (verified and loaded); otherwise it answers Failed without resuming
+        // and this VM resumes. Waiting for Prepared first would add a round trip to the downtime and shorten no
+        // window in which a broken link leaves the switchover in doubt.
         link.send(SourceFrame.newBuilder().setFinalState(FinalState.newBuilder()
                 .setState(UnsafeByteOperations.unsafeWrap(state)).setBatches(sequence - 1)).build(), interruption);
+        commitSent = true;
+        long commitAt = System.nanoTime();
+        link.send(SourceFrame.newBuilder().setCommit(Commit.newBuilder().setSessionId(sessionId)).build(), interruption);
         board.phase("committing");
         Prepared prepared = link.expect(DestinationFrame.FrameCase.PREPARED, STAGE_TIMEOUT_NANOS, "Prepared",
                 interruption).getPrepared();
         if (params.verify() && prepared.getVerify() != VerifyOutcome.VERIFY_OUTCOME_PASSED) {
             throw MigrationFailure.failed("verify was requested but the destination reports " + prepared.getVerify());
         }
-        MigrationFailure stop = interruption();
-        if (stop != null) {
-            throw stop;
-        }
-        commitSent = true;
-        long commitAt = System.nanoTime();
-        link.send(SourceFrame.newBuilder().setCommit(Commit.newBuilder().setSessionId(sessionId)).build(), interruption);
         long resumeClock = link.expect(DestinationFrame.FrameCase.RUNNING, STAGE_TIMEOUT_NANOS, "Running",
                 interruption).getRunning().getResumeClockNanos();
         long runningAt = System.nanoTime();
@@ -678,10 +684,8 @@ public final class SourceMigration {
         downtimeBreakdown.put("pause", (pauseDone - pausedAt) / 1e6);
         downtimeBreakdown.put("final_sync", (synced - pauseDone) / 1e6);
         downtimeBreakdown.put("final_pages", (roundDone - synced) / 1e6);
-        downtimeBreakdown.put("final_report", (saveStart - roundDone) / 1e6);
         downtimeBreakdown.put("save_state", (saveDone - saveStart) / 1e6);
-        downtimeBreakdown.put("prepare", (commitAt - saveDone) / 1e6);
-        downtimeBreakdown.put("commit", (resumedAt - commitAt) / 1e6);
+        downtimeBreakdown.put("handover", (resumedAt - saveDone) / 1e6);
         board.phase("completed");
         long blackout = -1;
         try {
