@@ -31,7 +31,7 @@ public final class MigrationBenchmark {
               --skip-ferry          no Ferry cases
               --skip-ceilings       no loopback ceilings
               --timeout SECONDS     give up on one migration after this long (default 30)
-              --warmup MS           let the guest run this long before migrating (default 6000)
+              --warmup MS           let the guest run this long before migrating (default 4000)
               --ceiling-bytes N     bytes per ceiling transfer, suffix K/M/G allowed (default 2G)
               --json FILE           where to write all raw runs (default bench/results/bench-<time>.json)
               --repo DIR            the Ferry checkout (default: the current directory)
@@ -47,7 +47,7 @@ public final class MigrationBenchmark {
     private boolean skipFerry;
     private boolean skipCeilings;
     private Duration timeout = Duration.ofSeconds(30);
-    private Duration warmup = Duration.ofMillis(6000);
+    private Duration warmup = Duration.ofMillis(4000);
     private long ceilingBytes = 2 * BenchCase.GIB;
     private Path json;
     private Path repo = Path.of("").toAbsolutePath();
@@ -220,7 +220,9 @@ public final class MigrationBenchmark {
             return;
         }
         Path jar = repo.resolve("cli/target/ferry.jar");
-        List<String> command = List.of(javaCommand(), "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString());
+        // As ./ferry runs it: C1 only (cli/README.md says why).
+        List<String> command = List.of(javaCommand(), "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
+                "-jar", jar.toString());
         Map<String, Object> ferry = new LinkedHashMap<>();
         ferry.put("command", String.join(" ", command));
         results.put("ferry", ferry);

@@ -6,7 +6,10 @@ import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 
-/** How this process starts another {@code ferry} process: the same JVM, class path and native access. */
+/**
+ * How this process starts another {@code ferry} process: the same JVM, class path and native access, and C1
+ * only, as {@code ./ferry} runs it (see the README of cli: why VMMs run without C2).
+ */
 final class ChildFerry {
     private ChildFerry() {
     }
@@ -15,6 +18,7 @@ final class ChildFerry {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("--enable-native-access=ALL-UNNAMED");
+        command.add("-XX:TieredStopAtLevel=1");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(FerryCommand.class.getName());
