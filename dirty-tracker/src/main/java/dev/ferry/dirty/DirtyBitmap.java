@@ -240,6 +240,9 @@ public final class DirtyBitmap implements AutoCloseable {
         long base = firstPage >>> 6;
         int shift = (int) (firstPage & 63);
         long newlySet = 0;
+        if (sourceWords == 0) {
+            return 0;
+        }
         if (shift == 0) {
             // The common case (memory slots start 64-page aligned) runs without data-dependent branches: its speed
             // must not depend on which words happened to be dirty while the JIT was watching.

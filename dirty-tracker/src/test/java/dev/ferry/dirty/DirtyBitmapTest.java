@@ -241,4 +241,15 @@ class DirtyBitmapTest {
             }
         }
     }
+
+    @Test
+    void orWordsOfNoPagesSetsNothing() {
+        try (var bitmap = new DirtyBitmap(128); Arena arena = Arena.ofConfined()) {
+            MemorySegment source = arena.allocate(8);
+            source.set(JAVA_LONG_UNALIGNED, 0, -1L);
+            assertEquals(0, bitmap.orWords(source, 0, 0));
+            assertEquals(0, bitmap.orWords(source, 64, 0));
+            assertEquals(0, bitmap.count());
+        }
+    }
 }
