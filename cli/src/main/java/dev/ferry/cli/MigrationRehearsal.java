@@ -46,15 +46,15 @@ final class MigrationRehearsal {
     static void startInBackground(String vmmName, Consumer<String> done) {
         Thread.ofPlatform().daemon().name(vmmName + "-rehearsal").priority(Thread.MIN_PRIORITY).start(() -> {
             long start = System.nanoTime();
-            boolean rehearsed = run();
+            String failure = run();
             long millis = (System.nanoTime() - start) / 1_000_000;
-            done.accept(rehearsed ? REHEARSED + " in " + millis + " ms, ready to migrate warm"
-                    : NOT_REHEARSED + " (no usable KVM); a first migration runs cold");
+            done.accept(failure == null ? REHEARSED + " in " + millis + " ms, ready to migrate warm"
+                    : NOT_REHEARSED + " (" + failure + "); a first migration runs cold");
         });
     }
 
-    /** Returns whether every rehearsal completed. */
-    static boolean run() {
+    /** Returns null when every rehearsal completed, else why not. */
+    static String run() {
         try {
             KvmWarmUp.run();
             KvmVmFactory factory = new KvmVmFactory("rehearsal", SerialSink.none(), SerialSink.none());
@@ -69,22 +69,23 @@ final class MigrationRehearsal {
                 }
             });
             try (receiver; ControlServer server = ControlServer.start(new HostPort("127.0.0.1", 0), List.of(receiver))) {
-                boolean completed = true;
                 for (int i = 0; i < REHEARSALS; i++) {
-                    completed &= rehearse(server.port());
+                    String failure = rehearse(server.port());
+                    if (failure != null) {
+                        return failure;
+                    }
                 }
-                return completed;
+                return null;
             }
         } catch (RuntimeException | LinkageError e) {
             LOG.log(Level.FINE, "migration rehearsal skipped", e);
-            return false;
+            return e.getMessage() == null ? e.toString() : e.getMessage();
         }
     }
 
-    private static boolean rehearse(int port) {
+    private static String rehearse(int port) {
         ManagedChannel channel = SourceTransport.channelTo(new HostPort("127.0.0.1", port).toString());
-        try (KvmVm vm = KvmVm.create(new VmConfig("rehearsal", MEMORY, 1, BootSource.nothing(), SerialSink.none(),
-                SerialSink.none(), ""))) {
+        try (KvmVm vm = KvmVm.create(VmConfig.of("rehearsal", MEMORY, 1, BootSource.nothing()))) {
             byte[] page = new byte[MigratableVm.PAGE_SIZE];
             for (int i = 0; i < DATA_PAGES; i++) {
                 page[i % page.length] = (byte) (i | 1);
@@ -92,11 +93,8 @@ final class MigrationRehearsal {
             }
             MigrationReport report = new SourceMigration(vm, channel, MigrationParameters.defaults(),
                     MetricsEndpoint.registry()).run();
-            if (!report.getStatus().equals("completed")) {
-                LOG.fine(() -> "migration rehearsal " + report.getStatus() + ": " + report.getError());
-                return false;
-            }
-            return true;
+            return report.getStatus().equals("completed") ? null
+                    : "the rehearsal " + report.getStatus() + ": " + report.getError();
         } finally {
             channel.shutdownNow();
         }

@@ -3,7 +3,6 @@ package dev.ferry.vmm;
 import dev.ferry.dirty.DirtyBitmap;
 import dev.ferry.dirty.DirtyTracker;
 import dev.ferry.vmm.boot.BootSource;
-import dev.ferry.vmm.devices.SerialSink;
 
 /**
  * Runs the KVM paths a migration's switchover takes (dirty-log sync and rearm over all of RAM, state save,
@@ -20,8 +19,7 @@ public final class KvmWarmUp {
 
     /** Throws what building the VM throws (for instance when /dev/kvm is unusable). */
     public static void run() {
-        try (KvmVm vm = KvmVm.create(new VmConfig("warm-up", MEMORY, 1, BootSource.nothing(), SerialSink.none(),
-                SerialSink.none(), ""))) {
+        try (KvmVm vm = KvmVm.create(VmConfig.of("warm-up", MEMORY, 1, BootSource.nothing()))) {
             DirtyTracker tracker = vm.dirtyTracker();
             tracker.start();
             byte[] data = {1};
