@@ -220,8 +220,8 @@ public final class MigrationBenchmark {
             return;
         }
         Path jar = repo.resolve("cli/target/ferry.jar");
-        // As ./ferry runs it: C1 only (cli/README.md says why).
-        List<String> command = List.of(javaCommand(), "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
+        // As ./ferry runs it, with its JVM options (cli/README.md says why).
+        List<String> command = List.of(javaCommand(), "@" + repo.resolve("cli/src/main/resources/dev/ferry/cli/jvm.options"),
                 "-jar", jar.toString());
         Map<String, Object> ferry = new LinkedHashMap<>();
         ferry.put("command", String.join(" ", command));

@@ -30,6 +30,7 @@ import dev.ferry.vm.VmShape;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -44,7 +45,7 @@ import java.util.logging.Logger;
  * gRPC delivers inbound frames one at a time; outbound frames are sent under {@link #outbound}'s lock
  * because the heartbeat wait sends from a scheduler thread.
  */
-final class IncomingMigration implements StreamObserver<SourceFrame> {
+final class IncomingMigration implements StreamObserver<ReceivedFrame> {
     private static final Logger LOG = Logger.getLogger(IncomingMigration.class.getName());
 
     enum State { AWAIT_HELLO, RECEIVING, PREPARED, RUNNING, DONE, FAILED }
@@ -83,7 +84,8 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
     }
 
     @Override
-    public void onNext(SourceFrame frame) {
+    public void onNext(ReceivedFrame received) {
+        SourceFrame frame = received.frame();
         State now = state;
         if (now == State.FAILED || now == State.DONE) {
             return;
@@ -91,7 +93,7 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
         try {
             switch (frame.getFrameCase()) {
                 case HELLO -> onHello(frame.getHello());
-                case PAGE_BATCH -> onPageBatch(frame.getPageBatch());
+                case PAGE_BATCH -> onPageBatch(frame.getPageBatch(), received.pageData());
                 case ROUND_END -> onRoundEnd(frame.getRoundEnd());
                 case STATE_PROBE -> onStateProbe(frame.getStateProbe().getState().toByteArray());
                 case DIGESTS -> onDigests(frame.getDigests());
@@ -186,7 +188,7 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
         return new VmShape(ram, spec.getVcpus(), spec.getCpuFeatures(), spec.getKind());
     }
 
-    private void onPageBatch(PageBatch batch) {
+    private void onPageBatch(PageBatch batch, List<ByteBuffer> data) {
         expect(State.RECEIVING, "PageBatch");
         if (finalRoundEnded) {
             throw new ProtocolViolation("PageBatch " + batch.getSequence() + " after the final round ended");
@@ -198,7 +200,7 @@ final class IncomingMigration implements StreamObserver<SourceFrame> {
             throw new ProtocolViolation("PageBatch " + batch.getSequence() + " of round " + batch.getRound()
                     + " during round " + round);
         }
-        roundPages += installer.install(batch);
+        roundPages += installer.install(batch, data);
         nextSequence++;
     }
 

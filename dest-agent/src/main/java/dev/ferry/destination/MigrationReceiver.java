@@ -8,9 +8,9 @@ import dev.ferry.proto.v1.SourceFrame;
 import dev.ferry.vm.VmFactory;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
-import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 
 import java.time.Duration;
@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * a time; a second concurrent Transfer is refused. Add it to the VMM's control server, configured with
  * {@link ReceiverTransport#configure}.
  */
-public final class MigrationReceiver implements MigrationGrpc.AsyncService, BindableService, AutoCloseable {
+public final class MigrationReceiver implements BindableService, AutoCloseable {
     /** The protocol versions this destination accepts. */
     static final ProtocolVersion OLDEST = ProtocolVersion.PROTOCOL_VERSION_1;
     static final ProtocolVersion NEWEST = ProtocolVersion.PROTOCOL_VERSION_1;
@@ -51,22 +51,18 @@ public final class MigrationReceiver implements MigrationGrpc.AsyncService, Bind
         return current.get() != null;
     }
 
-    /** The generated service, with frames parsed by {@link AliasingFrameMarshaller}. */
+    /** migration.proto's Migration service, with frames parsed by {@link ReceivedFrameMarshaller}. */
     @Override
     public ServerServiceDefinition bindService() {
-        ServerServiceDefinition generated = MigrationGrpc.bindService(this);
-        @SuppressWarnings("unchecked")
-        ServerMethodDefinition<SourceFrame, DestinationFrame> transfer = (ServerMethodDefinition<SourceFrame, DestinationFrame>)
-                generated.getMethod(MigrationGrpc.getTransferMethod().getFullMethodName());
-        MethodDescriptor<SourceFrame, DestinationFrame> aliased = transfer.getMethodDescriptor().toBuilder()
-                .setRequestMarshaller(new AliasingFrameMarshaller()).build();
+        MethodDescriptor<SourceFrame, DestinationFrame> generated = MigrationGrpc.getTransferMethod();
+        MethodDescriptor<ReceivedFrame, DestinationFrame> transfer = generated
+                .toBuilder(new ReceivedFrameMarshaller(), generated.getResponseMarshaller()).build();
         return ServerServiceDefinition.builder(MigrationGrpc.SERVICE_NAME)
-                .addMethod(aliased, transfer.getServerCallHandler())
+                .addMethod(transfer, ServerCalls.asyncBidiStreamingCall(this::transfer))
                 .build();
     }
 
-    @Override
-    public StreamObserver<SourceFrame> transfer(StreamObserver<DestinationFrame> responseObserver) {
+    private StreamObserver<ReceivedFrame> transfer(StreamObserver<DestinationFrame> responseObserver) {
         ServerCallStreamObserver<DestinationFrame> outbound = (ServerCallStreamObserver<DestinationFrame>) responseObserver;
         IncomingMigration[] self = new IncomingMigration[1];
         IncomingMigration session = new IncomingMigration(outbound, factory, listener, scheduler,
@@ -80,7 +76,7 @@ public final class MigrationReceiver implements MigrationGrpc.AsyncService, Bind
             outbound.onCompleted();
             return new StreamObserver<>() {
                 @Override
-                public void onNext(SourceFrame value) {
+                public void onNext(ReceivedFrame value) {
                 }
 
                 @Override

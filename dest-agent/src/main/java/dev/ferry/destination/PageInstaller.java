@@ -1,6 +1,5 @@
 package dev.ferry.destination;
 
-import com.google.protobuf.ByteString;
 import dev.ferry.proto.v1.PageBatch;
 import dev.ferry.proto.v1.PageKind;
 import dev.ferry.vm.GuestRam;
@@ -16,8 +15,8 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * Checks a page batch completely, then copies its pages straight from the received bytes into the
- * destination VM's off-heap RAM (one copy per page). Nothing is installed from a batch that fails a check.
+ * Checks a page batch completely, then copies its pages straight from the received bytes (the transport's own
+ * buffers, see {@link ReceivedFrameMarshaller}) into the destination VM's off-heap RAM (one copy per page). Nothing is installed from a batch that fails a check.
  */
 final class PageInstaller {
     static final int MAX_PAGES_PER_BATCH = 256;
@@ -30,9 +29,10 @@ final class PageInstaller {
     private final LZ4SafeDecompressor lz4 = LZ4Factory.fastestInstance().safeDecompressor();
     private final boolean lz4Allowed;
     // LZ4 input is staged here: lz4-java's native path needs an array-backed or direct source, and a
-    // received ByteString only offers a read-only view. Only compressed bytes (< 4 KiB) pass through it.
+    // received payload is read-only views, and a page may straddle two. Only compressed bytes (< 4 KiB) pass here.
     private final byte[] compressed = new byte[PAGE];
     private final ByteBuffer compressedBuffer = ByteBuffer.wrap(compressed);
+    private final MemorySegment compressedSegment = MemorySegment.ofArray(compressed);
 
     private long pagesInstalled;
     private long payloadBytes;
@@ -56,14 +56,20 @@ final class PageInstaller {
         return payloadBytes;
     }
 
-    /** Returns the number of pages installed. */
-    int install(PageBatch batch) {
+    /**
+     * Installs {@code batch}, whose {@code data} field is {@code data} (views that need only be valid during the
+     * call); returns the number of pages installed.
+     */
+    int install(PageBatch batch, List<ByteBuffer> data) {
         // Sliced: a field aliasing the received frame is a view starting at its offset in the frame, and the
         // reads below index from the field's start.
         ByteBuffer numbers = batch.getPageNumbers().asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer kinds = batch.getKinds().asReadOnlyByteBuffer().slice();
         ByteBuffer sizes = batch.getCompressedSizes().asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
-        ByteString data = batch.getData();
+        long dataSize = 0;
+        for (ByteBuffer piece : data) {
+            dataSize += piece.remaining();
+        }
 
         if (numbers.remaining() % 8 != 0) {
             throw new ProtocolViolation("batch " + batch.getSequence() + ": page_numbers is " + numbers.remaining()
@@ -82,7 +88,9 @@ final class PageInstaller {
         crc.update(numbers.duplicate());
         crc.update(kinds.duplicate());
         crc.update(sizes.duplicate());
-        crc.update(data.asReadOnlyByteBuffer());
+        for (ByteBuffer piece : data) {
+            crc.update(piece.duplicate());
+        }
         int actualCrc = (int) crc.getValue();
         if (actualCrc != batch.getCrc32C()) {
             throw new ProtocolViolation("batch " + batch.getSequence() + ": CRC32C mismatch (frame says 0x"
@@ -126,15 +134,13 @@ final class PageInstaller {
             throw new ProtocolViolation("batch " + batch.getSequence() + ": compressed_sizes is " + sizes.remaining()
                     + " bytes for " + lz4Pages + " LZ4 pages");
         }
-        if (expectedData != data.size()) {
-            throw new ProtocolViolation("batch " + batch.getSequence() + ": data is " + data.size()
+        if (expectedData != dataSize) {
+            throw new ProtocolViolation("batch " + batch.getSequence() + ": data is " + dataSize
                     + " bytes, its kinds and sizes say " + expectedData);
         }
 
         backNewPages(numbers, kinds, pages);
-        ByteBuffer payload = data.asReadOnlyByteBuffer();
-        MemorySegment payloadSegment = MemorySegment.ofBuffer(payload);
-        int offset = 0;
+        Payload payload = new Payload(data);
         int lz4Index = 0;
         for (int i = 0; i < pages; i++) {
             long page = numbers.getLong(i * 8);
@@ -151,15 +157,12 @@ final class PageInstaller {
             }
             written.set((int) page);
             switch (kind) {
-                case PageKind.PAGE_KIND_RAW_VALUE -> {
-                    MemorySegment.copy(payloadSegment, offset, target, 0, PAGE);
-                    offset += PAGE;
-                }
+                case PageKind.PAGE_KIND_RAW_VALUE -> payload.copyTo(target, PAGE);
                 default -> {
                     int size = sizes.getInt(lz4Index++ * 4);
+                    payload.copyTo(compressedSegment, size);
                     int produced;
                     try {
-                        data.copyTo(compressed, offset, 0, size);
                         produced = lz4.decompress(compressedBuffer, 0, size, target.asByteBuffer(), 0, PAGE);
                     } catch (RuntimeException e) {
                         throw new ProtocolViolation("batch " + batch.getSequence() + ": LZ4 page does not decompress: "
@@ -169,12 +172,11 @@ final class PageInstaller {
                         throw new ProtocolViolation("batch " + batch.getSequence() + ": LZ4 page decompresses to "
                                 + produced + " bytes, not " + PAGE);
                     }
-                    offset += size;
                 }
             }
         }
         pagesInstalled += pages;
-        payloadBytes += data.size();
+        payloadBytes += dataSize;
         return pages;
     }
 
@@ -197,6 +199,36 @@ final class PageInstaller {
         }
         if (runStart >= 0) {
             vm.backPages(runStart, runEnd - runStart);
+        }
+    }
+
+    /**
+     * Reads a batch's payload in order. The payload may be views of several transport buffers (see
+     * {@link ReceivedFrameMarshaller}); a page may straddle two of them.
+     */
+    private static final class Payload {
+        private final List<ByteBuffer> pieces;
+        private int next;
+        private MemorySegment current = MemorySegment.NULL;
+        private long offset;
+
+        Payload(List<ByteBuffer> pieces) {
+            this.pieces = pieces;
+        }
+
+        /** Copies the next {@code length} payload bytes to the start of {@code target}. */
+        void copyTo(MemorySegment target, long length) {
+            long targetOffset = 0;
+            while (targetOffset < length) {
+                if (offset == current.byteSize()) {
+                    current = MemorySegment.ofBuffer(pieces.get(next++));
+                    offset = 0;
+                }
+                long chunk = Math.min(length - targetOffset, current.byteSize() - offset);
+                MemorySegment.copy(current, offset, target, targetOffset, chunk);
+                offset += chunk;
+                targetOffset += chunk;
+            }
         }
     }
 

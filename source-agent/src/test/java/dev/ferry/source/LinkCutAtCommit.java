@@ -1,6 +1,6 @@
 package dev.ferry.source;
 
-import dev.ferry.proto.v1.SourceFrame;
+import dev.ferry.destination.ReceivedFrame;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -16,7 +16,7 @@ final class LinkCutAtCommit implements ServerInterceptor {
         return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
             @Override
             public void onMessage(Q message) {
-                if (((SourceFrame) message).hasCommit()) {
+                if (((ReceivedFrame) message).frame().hasCommit()) {
                     call.close(Status.UNAVAILABLE.withDescription("link cut"), new Metadata());
                     super.onCancel();
                     return;

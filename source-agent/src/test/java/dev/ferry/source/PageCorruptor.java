@@ -1,6 +1,6 @@
 package dev.ferry.source;
 
-import com.google.protobuf.ByteString;
+import dev.ferry.destination.ReceivedFrame;
 import dev.ferry.proto.v1.PageBatch;
 import dev.ferry.proto.v1.SourceFrame;
 import io.grpc.ForwardingServerCallListener;
@@ -9,6 +9,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 
+import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 
@@ -34,22 +36,25 @@ final class PageCorruptor implements ServerInterceptor {
             @Override
             @SuppressWarnings("unchecked")
             public void onMessage(Q message) {
-                super.onMessage((Q) corrupt((SourceFrame) message));
+                super.onMessage((Q) corrupt((ReceivedFrame) message));
             }
         };
     }
 
-    private SourceFrame corrupt(SourceFrame frame) {
+    private ReceivedFrame corrupt(ReceivedFrame received) {
+        SourceFrame frame = received.frame();
         if (!frame.hasPageBatch() || struck.get()) {
-            return frame;
+            return received;
         }
         PageBatch batch = frame.getPageBatch();
-        if (batch.getSequence() < fromSequence || batch.getData().isEmpty()) {
-            return frame;
+        if (batch.getSequence() < fromSequence || received.pageDataSize() == 0) {
+            return received;
         }
-        byte[] data = batch.getData().toByteArray();
+        ByteBuffer copy = ByteBuffer.allocate((int) received.pageDataSize());
+        received.pageData().forEach(piece -> copy.put(piece.duplicate()));
+        byte[] data = copy.array();
         data[data.length / 2] ^= 0x5a;
-        PageBatch.Builder bad = batch.toBuilder().setData(ByteString.copyFrom(data));
+        PageBatch.Builder bad = batch.toBuilder().clearData();
         if (fixChecksum) {
             CRC32C crc = new CRC32C();
             crc.update(batch.getPageNumbers().toByteArray());
@@ -59,6 +64,6 @@ final class PageCorruptor implements ServerInterceptor {
             bad.setCrc32C((int) crc.getValue());
         }
         struck.set(true);
-        return frame.toBuilder().setPageBatch(bad).build();
+        return new ReceivedFrame(frame.toBuilder().setPageBatch(bad).build(), List.of(ByteBuffer.wrap(data)));
     }
 }
