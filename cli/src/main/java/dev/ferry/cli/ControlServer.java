@@ -24,8 +24,8 @@ final class ControlServer implements AutoCloseable {
 
     static ControlServer start(HostPort address, List<BindableService> services) {
         // The migration stream's window and message limits apply to the whole endpoint.
-        NettyServerBuilder builder = ReceiverTransport.configure(
-                NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port())));
+        NettyServerBuilder builder = ReceiverTransport.serverBuilder(
+                new InetSocketAddress(address.host(), address.port()));
         services.forEach(builder::addService);
         try {
             return new ControlServer(builder.build().start());

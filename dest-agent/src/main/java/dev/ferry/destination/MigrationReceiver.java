@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * The destination side of migration.proto's Migration service: builds a VM of the source's shape through
  * a {@link VmFactory}, installs the pages, loads the state, and resumes the VM on Commit. One migration at
  * a time; a second concurrent Transfer is refused. Add it to the VMM's control server, configured with
- * {@link ReceiverTransport#configure}.
+ * {@link ReceiverTransport#serverBuilder}.
  */
 public final class MigrationReceiver implements BindableService, AutoCloseable {
     /** The protocol versions this destination accepts. */

@@ -18,7 +18,6 @@ import dev.ferry.vm.VmShape;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,7 +64,7 @@ class ReceiverValidationTest {
                 discarded.add(reason);
             }
         });
-        server = ReceiverTransport.configure(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)))
+        server = ReceiverTransport.serverBuilder(new InetSocketAddress("127.0.0.1", 0))
                 .addService(receiver).build().start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
     }

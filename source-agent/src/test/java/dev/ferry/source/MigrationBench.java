@@ -10,7 +10,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
@@ -54,7 +53,7 @@ final class MigrationBench implements AutoCloseable {
                 discarded.add(reason);
             }
         });
-        server = ReceiverTransport.configure(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)))
+        server = ReceiverTransport.serverBuilder(new InetSocketAddress("127.0.0.1", 0))
                 .addService(ServerInterceptors.intercept(receiver, interceptors))
                 .build()
                 .start();
