@@ -63,7 +63,12 @@ final class ReceivedFrameMarshaller implements MethodDescriptor.Marshaller<Recei
         List<ByteBuffer> pieces = new ArrayList<>();
         while (stream.available() > 0) {
             ByteBuffer piece = buffers.getByteBuffer();
-            int length = piece.remaining();
+            int length = piece == null ? 0 : piece.remaining();
+            if (length == 0) {
+                // Not expected of gRPC's buffers; read the rest by copying rather than loop on an empty view.
+                pieces.add(ByteBuffer.wrap(stream.readAllBytes()));
+                break;
+            }
             pieces.add(piece);
             if (stream.skip(length) != length) {
                 throw new IOException("the message stream skipped less than its buffer of " + length + " bytes");
