@@ -447,7 +447,13 @@ public final class SourceMigration {
             board.estimate(dirtyRate, expectedDowntimeMs, stalled, throttle);
             if (expectedDowntimeMs <= allowedDowntimeMs()) {
                 link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
-                return;
+                // The guest kept writing while the round drained to the destination: price what the pause will
+                // really find, and run another round instead if that no longer fits.
+                tracker.sync(dirty);
+                expectedDowntimeMs = bandwidth.millisFor(dirty.count() * bytesPerPage) + switchoverOverheadMs();
+                if (expectedDowntimeMs <= allowedDowntimeMs()) {
+                    return;
+                }
             }
             MigrationFailure stop = interruption();
             if (stop != null) {
