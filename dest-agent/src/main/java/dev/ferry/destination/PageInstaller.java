@@ -16,7 +16,8 @@ import java.util.zip.CRC32C;
 
 /**
  * Checks a page batch completely, then copies its pages straight from the received bytes (the transport's own
- * buffers, see {@link ReceivedFrameMarshaller}) into the destination VM's off-heap RAM (one copy per page). Nothing is installed from a batch that fails a check.
+ * buffers, see {@link ReceivedFrameMarshaller}) into the destination VM's off-heap RAM (one copy per page).
+ * Nothing is installed from a batch that fails a check.
  */
 final class PageInstaller {
     static final int MAX_PAGES_PER_BATCH = 256;
@@ -66,10 +67,7 @@ final class PageInstaller {
         ByteBuffer numbers = batch.getPageNumbers().asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer kinds = batch.getKinds().asReadOnlyByteBuffer().slice();
         ByteBuffer sizes = batch.getCompressedSizes().asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
-        long dataSize = 0;
-        for (ByteBuffer piece : data) {
-            dataSize += piece.remaining();
-        }
+        long dataSize = ReceivedFrame.size(data);
 
         if (numbers.remaining() % 8 != 0) {
             throw new ProtocolViolation("batch " + batch.getSequence() + ": page_numbers is " + numbers.remaining()

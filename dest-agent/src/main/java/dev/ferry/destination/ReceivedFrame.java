@@ -1,5 +1,6 @@
 package dev.ferry.destination;
 
+import com.google.protobuf.ByteString;
 import dev.ferry.proto.v1.SourceFrame;
 
 import java.nio.ByteBuffer;
@@ -21,8 +22,25 @@ public record ReceivedFrame(SourceFrame frame, List<ByteBuffer> pageData) {
 
     /** Bytes of page data. */
     public long pageDataSize() {
-        long size = 0;
+        return size(pageData);
+    }
+
+    /** The frame with its page data in it again (a copy), as protobuf would have parsed it. */
+    public SourceFrame whole() {
+        if (!frame.hasPageBatch() || !frame.getPageBatch().getData().isEmpty() || pageData.isEmpty()) {
+            return frame;
+        }
+        ByteString data = ByteString.EMPTY;
         for (ByteBuffer piece : pageData) {
+            data = data.concat(ByteString.copyFrom(piece.duplicate()));
+        }
+        return frame.toBuilder().setPageBatch(frame.getPageBatch().toBuilder().setData(data)).build();
+    }
+
+    /** Bytes remaining in {@code pieces}. */
+    static long size(List<ByteBuffer> pieces) {
+        long size = 0;
+        for (ByteBuffer piece : pieces) {
             size += piece.remaining();
         }
         return size;

@@ -35,10 +35,10 @@ final class ReceivedFrameMarshaller implements MethodDescriptor.Marshaller<Recei
 
     private final MethodDescriptor.Marshaller<SourceFrame> standard = ProtoUtils.marshaller(SourceFrame.getDefaultInstance());
 
-    /** Only for frames parsed by protobuf (a server never serializes what it receives). */
+    /** A server serializes what it receives only for logging (gRPC's binary log); this copies the page data. */
     @Override
     public InputStream stream(ReceivedFrame value) {
-        return standard.stream(value.frame());
+        return standard.stream(value.whole());
     }
 
     @Override
@@ -78,11 +78,7 @@ final class ReceivedFrameMarshaller implements MethodDescriptor.Marshaller<Recei
     }
 
     private static byte[] copy(List<ByteBuffer> pieces) {
-        int size = 0;
-        for (ByteBuffer piece : pieces) {
-            size += piece.remaining();
-        }
-        byte[] bytes = new byte[size];
+        byte[] bytes = new byte[Math.toIntExact(ReceivedFrame.size(pieces))];
         int offset = 0;
         for (ByteBuffer piece : pieces) {
             int length = piece.remaining();
@@ -104,9 +100,7 @@ final class ReceivedFrameMarshaller implements MethodDescriptor.Marshaller<Recei
 
         private PageBatchWire(List<ByteBuffer> pieces) {
             this.pieces = pieces;
-            for (ByteBuffer piece : pieces) {
-                remaining += piece.remaining();
-            }
+            this.remaining = ReceivedFrame.size(pieces);
             this.current = pieces.isEmpty() ? ByteBuffer.allocate(0) : pieces.getFirst().duplicate();
         }
 

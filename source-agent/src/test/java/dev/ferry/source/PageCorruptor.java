@@ -50,9 +50,7 @@ final class PageCorruptor implements ServerInterceptor {
         if (batch.getSequence() < fromSequence || received.pageDataSize() == 0) {
             return received;
         }
-        ByteBuffer copy = ByteBuffer.allocate((int) received.pageDataSize());
-        received.pageData().forEach(piece -> copy.put(piece.duplicate()));
-        byte[] data = copy.array();
+        byte[] data = received.whole().getPageBatch().getData().toByteArray();
         data[data.length / 2] ^= 0x5a;
         PageBatch.Builder bad = batch.toBuilder().clearData();
         if (fixChecksum) {
