@@ -3,7 +3,7 @@ package dev.ferry.vmm;
 import java.io.ByteArrayOutputStream;
 
 /** Tiny hand-assembled guest programs for the KVM tests. */
-final class GuestPrograms {
+public final class GuestPrograms {
     private GuestPrograms() {
     }
 
@@ -25,6 +25,19 @@ final class GuestPrograms {
 
     /** mov al, 0xFE; out 0x64, al; hlt: the i8042 reset request, which stops the VM. */
     static final byte[] RESET_VIA_I8042 = bytes(0xB0, 0xFE, 0xE6, 0x64, 0xF4);
+
+    /**
+     * 64-bit code that writes the byte 1 at each of {@code addresses} ({@code mov byte [addr32], 1}), then
+     * requests a reset through the i8042, which stops the VM.
+     */
+    public static byte[] writingOneByteTo(int... addresses) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int address : addresses) {
+            out.writeBytes(bytes(0xC6, 0x04, 0x25, address, address >> 8, address >> 16, address >> 24, 0x01));
+        }
+        out.writeBytes(RESET_VIA_I8042);
+        return out.toByteArray();
+    }
 
     /**
      * A real-mode boot sector that prints {@code text} on COM1 and then either requests a reset through the

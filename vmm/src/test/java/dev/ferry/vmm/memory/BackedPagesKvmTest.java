@@ -1,6 +1,7 @@
 package dev.ferry.vmm.memory;
 
 import dev.ferry.dirty.DirtyBitmap;
+import dev.ferry.vmm.GuestPrograms;
 import dev.ferry.vmm.KvmVm;
 import dev.ferry.vmm.VmConfig;
 import dev.ferry.vmm.boot.LongModePayload;
@@ -15,11 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Which pages may hold data, from /proc/self/pagemap: what a first migration round reads and what it skips. */
 @RequiresKvm
 class BackedPagesKvmTest {
-    /** mov byte [0x300000], 1; mov byte [0x305000], 1; then the i8042 reset. */
-    private static final byte[] WRITE_TWO_PAGES = {
-            (byte) 0xC6, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x01,
-            (byte) 0xC6, 0x04, 0x25, 0x00, 0x50, 0x30, 0x00, 0x01,
-            (byte) 0xB0, (byte) 0xFE, (byte) 0xE6, 0x64, (byte) 0xF4};
+    private static final byte[] WRITE_TWO_PAGES = GuestPrograms.writingOneByteTo(0x300000, 0x305000);
 
     @Test
     void pagesTheGuestOrTheVmmWroteAreBackedAndUntouchedOnesAreNot() throws Exception {

@@ -4,6 +4,7 @@ import dev.ferry.dirty.DirtyBitmap;
 import dev.ferry.dirty.DirtyLogPort;
 import dev.ferry.dirty.DirtyTracker;
 import dev.ferry.vm.RamRegion;
+import dev.ferry.vmm.GuestPrograms;
 import dev.ferry.vmm.KvmVm;
 import dev.ferry.vmm.VmConfig;
 import dev.ferry.vmm.boot.LongModePayload;
@@ -21,12 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The dirty-log port over real memory slots: guest writes show up, KVM_CLEAR_DIRTY_LOG re-arms. */
 @RequiresKvm
 class DirtyLogPortKvmTest {
-    /** mov byte [0x300000], 1; mov byte [0x301000], 1; mov byte [0x305000], 1; then the i8042 reset. */
-    private static final byte[] WRITE_THREE_PAGES = {
-            (byte) 0xC6, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x01,
-            (byte) 0xC6, 0x04, 0x25, 0x00, 0x10, 0x30, 0x00, 0x01,
-            (byte) 0xC6, 0x04, 0x25, 0x00, 0x50, 0x30, 0x00, 0x01,
-            (byte) 0xB0, (byte) 0xFE, (byte) 0xE6, 0x64, (byte) 0xF4};
+    private static final byte[] WRITE_THREE_PAGES = GuestPrograms.writingOneByteTo(0x300000, 0x301000, 0x305000);
 
     @Test
     void guestWritesAppearInTheDirtyLogAndClearingReArmsThem() throws Exception {
