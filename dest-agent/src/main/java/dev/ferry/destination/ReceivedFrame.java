@@ -1,6 +1,7 @@
 package dev.ferry.destination;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.ferry.proto.v1.SourceFrame;
 
 import java.nio.ByteBuffer;
@@ -30,11 +31,20 @@ public record ReceivedFrame(SourceFrame frame, List<ByteBuffer> pageData) {
         if (!frame.hasPageBatch() || !frame.getPageBatch().getData().isEmpty() || pageData.isEmpty()) {
             return frame;
         }
-        ByteString data = ByteString.EMPTY;
-        for (ByteBuffer piece : pageData) {
-            data = data.concat(ByteString.copyFrom(piece.duplicate()));
-        }
+        ByteString data = UnsafeByteOperations.unsafeWrap(concat(pageData));
         return frame.toBuilder().setPageBatch(frame.getPageBatch().toBuilder().setData(data)).build();
+    }
+
+    /** A copy of the bytes remaining in {@code pieces}, in order; their positions stay as they were. */
+    static byte[] concat(List<ByteBuffer> pieces) {
+        byte[] bytes = new byte[Math.toIntExact(size(pieces))];
+        int offset = 0;
+        for (ByteBuffer piece : pieces) {
+            int length = piece.remaining();
+            piece.duplicate().get(bytes, offset, length);
+            offset += length;
+        }
+        return bytes;
     }
 
     /** Bytes remaining in {@code pieces}. */

@@ -47,7 +47,7 @@ final class ReceivedFrameMarshaller implements MethodDescriptor.Marshaller<Recei
             List<ByteBuffer> pieces = stream instanceof HasByteBuffer buffers && buffers.byteBufferSupported()
                     && stream.markSupported() ? views(stream, buffers) : List.of(ByteBuffer.wrap(stream.readAllBytes()));
             ReceivedFrame batch = PageBatchWire.parse(pieces);
-            return batch != null ? batch : ReceivedFrame.of(SourceFrame.parseFrom(copy(pieces)));
+            return batch != null ? batch : ReceivedFrame.of(SourceFrame.parseFrom(ReceivedFrame.concat(pieces)));
         } catch (InvalidProtocolBufferException e) {
             throw Status.INTERNAL.withDescription("malformed SourceFrame: " + e.getMessage()).withCause(e)
                     .asRuntimeException();
@@ -75,17 +75,6 @@ final class ReceivedFrameMarshaller implements MethodDescriptor.Marshaller<Recei
             }
         }
         return pieces;
-    }
-
-    private static byte[] copy(List<ByteBuffer> pieces) {
-        byte[] bytes = new byte[Math.toIntExact(ReceivedFrame.size(pieces))];
-        int offset = 0;
-        for (ByteBuffer piece : pieces) {
-            int length = piece.remaining();
-            piece.duplicate().get(bytes, offset, length);
-            offset += length;
-        }
-        return bytes;
     }
 
     /**
