@@ -25,6 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +33,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -79,6 +82,8 @@ class VmmControlServiceKvmTest {
             assertEquals(ProcessHandle.current().pid(), created.getPid());
 
             assertEquals(VmState.VM_STATE_RUNNING, control.resume(ResumeRequest.getDefaultInstance()).getState());
+            MemorySegment counted = vm.ram().getFirst().memory().asSlice(0x200000, 8);
+            await().atMost(Duration.ofSeconds(10)).until(() -> counted.get(JAVA_LONG_UNALIGNED, 0) != 0);
             VmStatus paused = control.pause(PauseRequest.getDefaultInstance());
             assertEquals(VmState.VM_STATE_PAUSED, paused.getState());
             assertTrue(paused.getCountersMap().containsKey("io_exits"));
