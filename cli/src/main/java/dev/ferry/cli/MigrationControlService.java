@@ -78,7 +78,7 @@ final class MigrationControlService extends MigrationControlGrpc.MigrationContro
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;
         }
-        ManagedChannel channel = SourceTransport.channelTo(destination.toString());
+        ManagedChannel channel = SourceTransport.channelTo(destination.host(), destination.port());
         SourceMigration migration = new SourceMigration(source, channel, parameters, metrics);
         synchronized (lock) {
             if (running != null) {

@@ -84,7 +84,7 @@ final class MigrationRehearsal {
     }
 
     private static String rehearse(int port) {
-        ManagedChannel channel = SourceTransport.channelTo(new HostPort("127.0.0.1", port).toString());
+        ManagedChannel channel = SourceTransport.channelTo("127.0.0.1", port);
         try (KvmVm vm = KvmVm.create(VmConfig.of("rehearsal", MEMORY, 1, BootSource.nothing()))) {
             byte[] page = new byte[MigratableVm.PAGE_SIZE];
             for (int i = 0; i < DATA_PAGES; i++) {

@@ -57,7 +57,7 @@ final class MigrationBench implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(receiver, interceptors))
                 .build()
                 .start();
-        channel = SourceTransport.channelTo("127.0.0.1:" + server.getPort());
+        channel = SourceTransport.channelTo("127.0.0.1", server.getPort());
     }
 
     SourceMigration migration(MigratableVm vm, MigrationParameters params) {
