@@ -2,13 +2,16 @@ package dev.ferry.cli;
 
 import dev.ferry.simulator.SimulatedVm;
 import dev.ferry.simulator.SimulatedVmFactory;
+import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.VmFactory;
+import dev.ferry.vm.VmShape;
 import dev.ferry.vmm.KvmVm;
 import dev.ferry.vmm.KvmVmFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 
 /** {@code ferry vmm incoming}: a destination VMM waiting for a migration stream, like QEMU's -incoming. */
 @Command(name = "incoming", mixinStandardHelpOptions = true, sortOptions = false,
@@ -38,10 +41,21 @@ final class VmmIncomingCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         VmFactory kvm = new KvmVmFactory(name, serial.open(), debugcon.open());
         VmFactory simulated = new SimulatedVmFactory();
-        VmFactory byKind = shape -> switch (shape.kind()) {
-            case KvmVm.KIND -> kvm.create(shape);
-            case SimulatedVm.KIND -> simulated.create(shape);
+        Function<VmShape, VmFactory> forKind = shape -> switch (shape.kind()) {
+            case KvmVm.KIND -> kvm;
+            case SimulatedVm.KIND -> simulated;
             default -> throw new IllegalArgumentException("this VMM runs kvm and simulated VMs, not \"" + shape.kind() + "\"");
+        };
+        VmFactory byKind = new VmFactory() {
+            @Override
+            public void check(VmShape shape) {
+                forKind.apply(shape).check(shape);
+            }
+
+            @Override
+            public MigratableVm create(VmShape shape) {
+                return forKind.apply(shape).create(shape);
+            }
         };
         return new VmmProcess(name, null).serve(control, metrics, byKind);
     }

@@ -120,10 +120,10 @@ final class VmmProcess {
         if (current instanceof ReleasedVm released) {
             current = released.released();
         }
-        if (current instanceof AutoCloseable closeable) {
+        if (current != null) {
             try {
-                closeable.close();
-            } catch (Exception e) {
+                current.close();
+            } catch (RuntimeException e) {
                 log.println("ferry vmm " + name + ": closing the VM failed: " + e.getMessage());
             }
         }

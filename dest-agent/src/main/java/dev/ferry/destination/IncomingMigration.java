@@ -33,6 +33,8 @@ import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +61,9 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
 
     private volatile State state = State.AWAIT_HELLO;
     private String sessionId = "";
+    /** The VM of the Hello's shape, built on its own thread while the first frames travel. */
+    private CompletableFuture<MigratableVm> building;
+    private boolean lz4;
     private MigratableVm vm;
     private PageInstaller installer;
     private PageDigestCheck digests;
@@ -102,7 +107,7 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
                 case ABORT -> fail("the source aborted: " + nonEmpty(frame.getAbort().getReason()), false);
                 case FRAME_NOT_SET -> throw new ProtocolViolation("empty frame (no oneof case set) in state " + now);
             }
-        } catch (ProtocolViolation e) {
+        } catch (ProtocolViolation | VmUnavailable e) {
             fail(e.getMessage(), true);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "migration session " + sessionId + " failed", e);
@@ -156,13 +161,14 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
             return;
         }
         try {
-            vm = factory.create(shape);
+            factory.check(shape);
         } catch (IllegalArgumentException e) {
             refuse("this destination cannot build the source's VM: " + e.getMessage());
             return;
         }
-        boolean lz4 = hello.getCapabilitiesList().contains(Capability.CAPABILITY_LZ4);
-        installer = new PageInstaller(vm, lz4);
+        building = CompletableFuture.supplyAsync(() -> factory.create(shape),
+                task -> Thread.ofPlatform().daemon().name("ferry-receiver-vm-build").start(task));
+        lz4 = hello.getCapabilitiesList().contains(Capability.CAPABILITY_LZ4);
         if (hello.getCapabilitiesList().contains(Capability.CAPABILITY_VERIFY)) {
             digests = new PageDigestCheck(shape.pageCount());
         }
@@ -200,6 +206,7 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
             throw new ProtocolViolation("PageBatch " + batch.getSequence() + " of round " + batch.getRound()
                     + " during round " + round);
         }
+        vm();
         roundPages += installer.install(batch, data);
         nextSequence++;
     }
@@ -216,6 +223,7 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
             throw new ProtocolViolation("RoundEnd " + round + " claims " + end.getPages() + " pages up to batch "
                     + end.getLastSequence() + ", received " + roundPages + " pages up to batch " + (nextSequence - 1));
         }
+        vm();
         send(DestinationFrame.newBuilder().setProgress(Progress.newBuilder()
                 .setRound(round)
                 .setBatchesInstalled(nextSequence - 1)
@@ -232,9 +240,10 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
         if (probe.length == 0) {
             throw new ProtocolViolation("empty StateProbe");
         }
+        MigratableVm target = vm();
         long start = System.nanoTime();
         try {
-            vm.loadState(probe);
+            target.loadState(probe);
         } catch (RuntimeException e) {
             throw new ProtocolViolation("the probe state does not load: " + e.getMessage());
         }
@@ -269,6 +278,7 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
                     + (nextSequence - 1));
         }
         VerifyOutcome verify = VerifyOutcome.VERIFY_OUTCOME_NOT_REQUESTED;
+        vm();
         if (digests != null) {
             digests.verify(vm.ram());
             verify = VerifyOutcome.VERIFY_OUTCOME_PASSED;
@@ -329,6 +339,20 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
         endOnce();
     }
 
+    /** The VM, once built: the first frame that needs it waits for the build (the transport holds back the rest). */
+    private MigratableVm vm() {
+        if (vm == null) {
+            try {
+                vm = building.join();
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                throw new VmUnavailable("this destination could not build the source's VM: " + cause.getMessage());
+            }
+            installer = new PageInstaller(vm, lz4);
+        }
+        return vm;
+    }
+
     private void expect(State expected, String frame) {
         if (state != expected) {
             throw new ProtocolViolation(frame + " in state " + state + " (allowed in " + expected + ")");
@@ -364,6 +388,10 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
         state = State.FAILED;
         LOG.info(() -> "migration session " + sessionId + " discarded: " + reason);
         vm = null;
+        if (building != null) {
+            // Never resumed: closed now, or as soon as its build ends.
+            building.thenAccept(MigratableVm::close);
+        }
         listener.onDiscarded(reason);
         endOnce();
     }
@@ -388,6 +416,13 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
         if (!ended) {
             ended = true;
             onEnd.run();
+        }
+    }
+
+    /** The VM the Hello asked for could not be built after all; the reason is told to the source. */
+    private static final class VmUnavailable extends RuntimeException {
+        VmUnavailable(String message) {
+            super(message, null, false, false);
         }
     }
 

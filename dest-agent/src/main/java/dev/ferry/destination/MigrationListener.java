@@ -8,7 +8,7 @@ public interface MigrationListener {
     void onVmRunning(MigratableVm vm);
 
     /**
-     * The migration did not complete; the VM built for it (if any) was never resumed and is dropped.
+     * The migration did not complete; the VM built for it (if any) was never resumed and is closed.
      * The source resumes its own VM.
      */
     void onDiscarded(String reason);

@@ -28,15 +28,23 @@ final class BlankVm implements MigratableVm {
     private byte[] loaded;
 
     BlankVm(VmShape shape) {
-        if (!KIND.equals(shape.kind())) {
-            throw new IllegalArgumentException("this host builds VMs of kind '" + KIND + "', not '" + shape.kind() + "'");
-        }
+        check(shape);
         this.shape = shape;
         long first = 0;
         for (RamRegion region : shape.ram()) {
             ram.add(new GuestRam(region, arena.allocate(region.size(), PAGE_SIZE), first));
             first += region.pages();
         }
+    }
+
+    static void check(VmShape shape) {
+        if (!KIND.equals(shape.kind())) {
+            throw new IllegalArgumentException("this host builds VMs of kind '" + KIND + "', not '" + shape.kind() + "'");
+        }
+    }
+
+    boolean isOpen() {
+        return arena.scope().isAlive();
     }
 
     static VmShape shape(long bytes) {
@@ -138,7 +146,10 @@ final class BlankVm implements MigratableVm {
         return Map.of();
     }
 
-    void close() {
-        arena.close();
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
     }
 }

@@ -14,6 +14,7 @@ import dev.ferry.proto.v1.SourceFrame;
 import dev.ferry.proto.v1.VmShapeSpec;
 import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.RamRegion;
+import dev.ferry.vm.VmFactory;
 import dev.ferry.vm.VmShape;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -33,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,17 +45,30 @@ class ReceiverValidationTest {
     private final List<String> discarded = new CopyOnWriteArrayList<>();
     private final List<MigratableVm> running = new CopyOnWriteArrayList<>();
     private final List<BlankVm> built = new CopyOnWriteArrayList<>();
+    private volatile String buildFailure;
     private MigrationReceiver receiver;
     private Server server;
     private ManagedChannel channel;
 
     @BeforeEach
     void start() throws Exception {
-        receiver = new MigrationReceiver(shape -> {
-            BlankVm vm = new BlankVm(shape);
-            built.add(vm);
-            return vm;
-        }, new MigrationListener() {
+        VmFactory factory = new VmFactory() {
+            @Override
+            public void check(VmShape shape) {
+                BlankVm.check(shape);
+            }
+
+            @Override
+            public MigratableVm create(VmShape shape) {
+                if (buildFailure != null) {
+                    throw new IllegalStateException(buildFailure);
+                }
+                BlankVm vm = new BlankVm(shape);
+                built.add(vm);
+                return vm;
+            }
+        };
+        receiver = new MigrationReceiver(factory, new MigrationListener() {
             @Override
             public void onVmRunning(MigratableVm vm) {
                 running.add(vm);
@@ -205,6 +220,19 @@ class ReceiverValidationTest {
         DestinationFrame refused = new RawSource().send(hello(1, kvm)).next();
         assertTrue(refused.hasRefused(), refused.toString());
         assertTrue(refused.getRefused().getReason().contains("'kvm'"), refused.getRefused().getReason());
+    }
+
+    @Test
+    void aVmThatFailsToBuildAfterTheWelcomeEndsTheSessionWithItsReason() throws Exception {
+        buildFailure = "no memory left for 4 MiB of guest RAM";
+        welcomed().send(frame(batch(1, 1, 1))).assertFails("could not build the source's VM: " + buildFailure);
+    }
+
+    @Test
+    void aDiscardedSessionClosesItsVm() throws Exception {
+        welcomed().send(frame(batch(1, 1, 1))).send(frame(batch(1, 3, 2))).assertFails("sequence 3 where 2 was next");
+        assertEquals(1, built.size());
+        assertFalse(built.getFirst().isOpen(), "the discarded VM's RAM is released");
     }
 
     @Test

@@ -25,7 +25,7 @@ import java.util.Map;
  * PAUSED → STOPPED ({@link #stop()} or {@link #close()} ends the threads and unmaps the RAM; the segments of
  * {@link #ram()} are unusable afterwards).
  */
-public final class SimulatedVm implements MigratableVm, AutoCloseable {
+public final class SimulatedVm implements MigratableVm {
     public static final String KIND = "simulated";
     public static final String CPU_FEATURES = "simulated-v1";
     /** Slot 0 ends here; RAM beyond it goes to slot 1 at 4 GiB, as the KVM VMM lays out guest RAM. */

@@ -21,7 +21,7 @@ public final class SimulatedVmFactory implements VmFactory {
     }
 
     @Override
-    public SimulatedVm create(VmShape shape) {
+    public void check(VmShape shape) {
         if (!SimulatedVm.KIND.equals(shape.kind())) {
             throw new IllegalArgumentException("this host builds VMs of kind '" + SimulatedVm.KIND
                     + "', not '" + shape.kind() + "'");
@@ -30,6 +30,11 @@ public final class SimulatedVmFactory implements VmFactory {
             throw new IllegalArgumentException("simulated CPU features '" + shape.cpuFeatures()
                     + "' differ from this simulator's '" + SimulatedVm.CPU_FEATURES + "'");
         }
+    }
+
+    @Override
+    public SimulatedVm create(VmShape shape) {
+        check(shape);
         return new SimulatedVm(shape, initialWorkload);
     }
 }

@@ -3,6 +3,7 @@ package dev.ferry.source;
 import dev.ferry.proto.v1.Abort;
 import dev.ferry.proto.v1.DestinationFrame;
 import dev.ferry.proto.v1.MigrationGrpc;
+import dev.ferry.proto.v1.ProbeLoaded;
 import dev.ferry.proto.v1.Progress;
 import dev.ferry.proto.v1.SourceFrame;
 import io.grpc.ManagedChannel;
@@ -19,7 +20,8 @@ import java.util.function.Supplier;
 /**
  * The source's end of one Transfer call. Sending blocks until gRPC's flow control says the call is ready,
  * so at most one HTTP/2 window of frames is ever in flight or buffered. Frames from the destination are
- * few (one per phase, plus Progress, which only updates {@link #lastProgress}); they wait in a small queue.
+ * few (one per phase); they wait in a small queue. Two arrive while pre-copy streams and are kept aside:
+ * Progress, which only updates {@link #lastProgress}, and ProbeLoaded (see {@link #awaitProbeLoaded}).
  */
 final class DestinationLink implements ClientResponseObserver<SourceFrame, DestinationFrame> {
     private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
@@ -28,7 +30,9 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     private final Condition ready = lock.newCondition();
     private final ArrayBlockingQueue<DestinationFrame> inbound = new ArrayBlockingQueue<>(64);
     private final AtomicReference<Progress> lastProgress = new AtomicReference<>();
+    private final AtomicReference<ProbeAnswer> probeAnswer = new AtomicReference<>();
     private volatile ClientCallStreamObserver<SourceFrame> call;
+    private long setupHoldNanos;
     private volatile String broken;
     private volatile boolean finished;
 
@@ -53,6 +57,10 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     public void onNext(DestinationFrame frame) {
         if (frame.hasProgress()) {
             lastProgress.set(frame.getProgress());
+            wake();
+            return;
+        }
+        if (frame.hasProbeLoaded() && probeAnswer.compareAndSet(null, new ProbeAnswer(frame.getProbeLoaded(), System.nanoTime()))) {
             wake();
             return;
         }
@@ -83,6 +91,14 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
         }
     }
 
+    /**
+     * How long sends have waited for a window the destination was not yet draining: until it answers the
+     * state probe it is building its VM. Time the link itself took is not in it; bandwidth samples leave it out.
+     */
+    long setupHoldNanos() {
+        return setupHoldNanos;
+    }
+
     Progress lastProgress() {
         return lastProgress.get();
     }
@@ -94,9 +110,16 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     void send(SourceFrame frame, Supplier<MigrationFailure> interruption) {
         lock.lock();
         try {
+            long waitStart = 0;
             while (!call.isReady()) {
+                waitStart = waitStart == 0 ? System.nanoTime() : waitStart;
                 checkAlive(interruption);
                 ready.awaitNanos(POLL_NANOS);
+            }
+            if (waitStart != 0) {
+                ProbeAnswer answer = probeAnswer.get();
+                long end = answer == null ? System.nanoTime() : Math.min(System.nanoTime(), answer.arrivedNanos());
+                setupHoldNanos += Math.max(0, end - waitStart);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -112,18 +135,38 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
      * still in flight (up to a flow-control window) would otherwise land inside the downtime.
      */
     void awaitInstalled(int round, long timeoutNanos, Supplier<MigrationFailure> interruption) {
+        awaitAside(() -> {
+            Progress progress = lastProgress.get();
+            return progress != null && progress.getRound() >= round ? progress : null;
+        }, timeoutNanos, "the destination did not install round " + round, interruption);
+    }
+
+    /** The destination's answer to the state probe and when it arrived here (for the clock exchange). */
+    record ProbeAnswer(ProbeLoaded loaded, long arrivedNanos) {
+    }
+
+    /**
+     * Waits for the answer to the one StateProbe, which the destination sends once its VM is built and has
+     * loaded the probe. The probe goes out ahead of the first round, so this is usually already here.
+     */
+    ProbeAnswer awaitProbeLoaded(long timeoutNanos, Supplier<MigrationFailure> interruption) {
+        return awaitAside(probeAnswer::get, timeoutNanos, "no ProbeLoaded from the destination", interruption);
+    }
+
+    /** Waits for {@code arrived} to answer non-null, failing on any other frame (see {@link #checkQuiet}). */
+    private <T> T awaitAside(Supplier<T> arrived, long timeoutNanos, String timedOut,
+                             Supplier<MigrationFailure> interruption) {
         long deadline = System.nanoTime() + timeoutNanos;
         lock.lock();
         try {
             while (true) {
-                Progress progress = lastProgress.get();
-                if (progress != null && progress.getRound() >= round) {
-                    return;
+                T answer = arrived.get();
+                if (answer != null) {
+                    return answer;
                 }
                 checkQuiet(interruption);
                 if (System.nanoTime() > deadline) {
-                    throw MigrationFailure.failed("the destination did not install round " + round + " within "
-                            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+                    throw MigrationFailure.failed(timedOut + " within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
                 }
                 ready.awaitNanos(POLL_NANOS);
             }

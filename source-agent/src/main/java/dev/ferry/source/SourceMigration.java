@@ -104,6 +104,7 @@ public final class SourceMigration {
     private long clockOffsetNanos;
     private long roundTripNanos;
     private long probePauseSaveNanos;
+    private long probeSentNanos;
     private long probeLoadNanos;
     private long stateBytes;
     private byte[] probeState;
@@ -350,7 +351,9 @@ public final class SourceMigration {
 
     /**
      * Measures the switchover's fixed costs instead of assuming them: one real pause + save + resume here,
-     * and the destination loading that state into its idle VM. The final state overwrites the probe.
+     * and the destination loading that state into its idle VM. The final state overwrites the probe. The
+     * answer is taken after the first round ({@link #takeProbeAnswer}): meanwhile the destination builds its
+     * VM, and the first pages wait in the link instead of behind that build.
      */
     private void probeSwitchover(boolean wasRunning) {
         long start = System.nanoTime();
@@ -368,16 +371,20 @@ public final class SourceMigration {
         probePauseSaveNanos = System.nanoTime() - start;
         stateBytes = state.length;
         probeState = state;
-        long sent = System.nanoTime();
+        probeSentNanos = System.nanoTime();
         link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
                 .setState(UnsafeByteOperations.unsafeWrap(state))).build(), interruption);
-        ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
-                interruption).getProbeLoaded();
-        clockSample(sent, loaded.getProbeReceivedClockNanos(), loaded.getDestinationClockNanos(), System.nanoTime());
-        probeLoadNanos = loaded.getLoadNanos();
         if (params.verify()) {
             verifyCostNanos = estimateVerifyCost();
         }
+    }
+
+    private void takeProbeAnswer() {
+        DestinationLink.ProbeAnswer answer = link.awaitProbeLoaded(STAGE_TIMEOUT_NANOS, interruption);
+        ProbeLoaded loaded = answer.loaded();
+        clockSample(probeSentNanos, loaded.getProbeReceivedClockNanos(), loaded.getDestinationClockNanos(),
+                answer.arrivedNanos());
+        probeLoadNanos = loaded.getLoadNanos();
     }
 
     /** Digesting every page happens twice while paused (source, then destination): time a sample. */
@@ -415,6 +422,7 @@ public final class SourceMigration {
             endRound(round, totals, false);
             if (round == 1) {
                 totals = totals.withKnownZero(knownZeroPages);
+                takeProbeAnswer();
             }
             metrics.round();
             tracker.sync(dirty);
@@ -537,6 +545,7 @@ public final class SourceMigration {
      */
     private RoundTotals sendRound(int round, DirtyBitmap dirty, DirtyTracker tracker, boolean live) {
         long start = System.nanoTime();
+        long heldBefore = link.setupHoldNanos();
         long capWait = 0;
         long pages = 0;
         long zeroBefore = encoder.zeroPages();
@@ -580,8 +589,9 @@ public final class SourceMigration {
             timeBurst(wire, start);
         }
         long elapsed = System.nanoTime() - start;
-        sendNanos += elapsed - capWait;
-        return new RoundTotals(pages, encoder.zeroPages() - zeroBefore, payload, wire, elapsed - capWait);
+        long sending = elapsed - capWait - (link.setupHoldNanos() - heldBefore);
+        sendNanos += sending;
+        return new RoundTotals(pages, encoder.zeroPages() - zeroBefore, payload, wire, sending);
     }
 
     /** Returns {pages, payload bytes, wire bytes, nanos waited for the cap}. */
@@ -622,7 +632,9 @@ public final class SourceMigration {
                 .setState(UnsafeByteOperations.unsafeWrap(probeState))).build(), interruption);
         ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
                 interruption).getProbeLoaded();
-        bandwidth.burst(bytes, System.nanoTime() - since - loaded.getLoadNanos() - roundTripNanos);
+        // The destination drains nothing before it has built its VM and answered the first probe.
+        long from = Math.max(since, link.awaitProbeLoaded(STAGE_TIMEOUT_NANOS, interruption).arrivedNanos());
+        bandwidth.burst(bytes, System.nanoTime() - from - loaded.getLoadNanos() - roundTripNanos);
     }
 
     private void endRound(int round, RoundTotals totals, boolean last) {

@@ -341,8 +341,11 @@ final class MemoryVm implements MigratableVm {
         }
     }
 
-    void close() {
+    @Override
+    public void close() {
         stop();
-        arena.close();
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
     }
 }

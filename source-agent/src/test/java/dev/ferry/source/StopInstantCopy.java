@@ -50,8 +50,11 @@ final class StopInstantCopy implements MigratableVm {
         vm.resume();
     }
 
-    void close() {
-        arena.close();
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
     }
 
     @Override

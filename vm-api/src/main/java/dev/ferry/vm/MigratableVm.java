@@ -12,7 +12,7 @@ import java.util.List;
  * <p>Pages are numbered across {@link #ram()} in order: region {@code i}'s first page is
  * {@link GuestRam#firstPage()}. Page size is {@link #PAGE_SIZE}.
  */
-public interface MigratableVm {
+public interface MigratableVm extends AutoCloseable {
     int PAGE_SIZE = 4096;
 
     /** Memory layout, vCPU count and CPU features: what a destination must match. */
@@ -70,4 +70,9 @@ public interface MigratableVm {
 
     /** Counters a VM exposes to status displays (exits, unknown-port accesses, ...), by name. */
     java.util.Map<String, Long> counters();
+
+    /** Stops the VM if it runs and releases what it holds (vCPU threads, RAM, file descriptors). Idempotent. */
+    @Override
+    default void close() {
+    }
 }

@@ -46,7 +46,7 @@ import java.util.concurrent.TimeUnit;
  * vCPUs (RUNNING), {@link #pause()}/{@link #resume()} switch RUNNING and PAUSED, and the guest (halt,
  * triple fault, reset) or {@link #stop}/{@link #close()} ends it in STOPPED.
  */
-public final class KvmVm implements MigratableVm, AutoCloseable {
+public final class KvmVm implements MigratableVm {
     /** Where KVM puts the three pages Intel VMX needs for real mode: just below the BIOS, inside the MMIO hole. */
     public static final long TSS_ADDRESS = 0xfffbd000L;
     public static final long IDENTITY_MAP_ADDRESS = 0xfffbc000L;
@@ -81,7 +81,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
     private ScheduledFuture<?> throttleTick;
     private final KvmDirtyLogTracker tracker;
     private boolean closed;
-    /** Created on first use: it probes which MSRs can be saved, once. */
+    /** The process's snapshotter (see {@link KvmOffer}), fetched on first use. */
     private VmStateSnapshotter snapshotter;
 
     private KvmVm(VmConfig config) {
@@ -113,7 +113,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
             }
             this.manualDirtyProtect = manual;
             mem = GuestMemory.create(vm, config.memoryBytes());
-            table = kvm.supportedCpuid();
+            table = KvmOffer.supportedCpuid(kvm);
             for (int id = 0; id < config.vcpus(); id++) {
                 VcpuFd vcpu = vm.createVcpu(id);
                 vcpus.add(vcpu);
@@ -155,7 +155,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
             loops.add(new VcpuLoop(this, vcpu, gate, io, counters));
         }
         this.shape = new VmShape(memory.ram().stream().map(GuestRam::region).toList(), config.vcpus(),
-                cpuid.digest(), KIND);
+                KvmOffer.cpuFeatures(), KIND);
     }
 
     /**
@@ -351,8 +351,7 @@ public final class KvmVm implements MigratableVm, AutoCloseable {
     /** Created with the first vCPU's MSR probe done, so no save or load inside a downtime pays for it. */
     private VmStateSnapshotter snapshotter() {
         if (snapshotter == null) {
-            snapshotter = new VmStateSnapshotter(kvm);
-            snapshotter.savedMsrIndices(vcpus.getFirst());
+            snapshotter = KvmOffer.snapshotter(kvm, vcpus.getFirst());
         }
         return snapshotter;
     }

@@ -25,7 +25,7 @@ public final class KvmVmFactory implements VmFactory {
     }
 
     @Override
-    public MigratableVm create(VmShape shape) {
+    public void check(VmShape shape) {
         if (!KvmVm.KIND.equals(shape.kind())) {
             throw new IllegalArgumentException("a KVM VMM cannot receive a VM of kind \"" + shape.kind() + "\"");
         }
@@ -33,14 +33,18 @@ public final class KvmVmFactory implements VmFactory {
             throw new IllegalArgumentException("RAM layout " + shape.ram() + " is not the layout this VMM gives "
                     + shape.ramBytes() + " bytes: " + GuestMemory.layout(shape.ramBytes()));
         }
-        KvmVm vm = KvmVm.create(new VmConfig(name, shape.ramBytes(), shape.vcpus(), BootSource.nothing(), serial,
-                debugConsole, ""));
-        if (!vm.shape().cpuFeatures().equals(shape.cpuFeatures())) {
-            String here = vm.shape().cpuFeatures();
-            vm.close();
+        String here = KvmOffer.cpuFeatures();
+        if (!here.equals(shape.cpuFeatures())) {
             throw new IllegalArgumentException("CPU features differ: the source's guest saw " + shape.cpuFeatures()
                     + ", this host offers " + here);
         }
-        return vm;
+    }
+
+    /** A VM whose vCPUs get {@link KvmOffer#supportedCpuid}, whose digest {@link #check} compared. */
+    @Override
+    public MigratableVm create(VmShape shape) {
+        check(shape);
+        return KvmVm.create(new VmConfig(name, shape.ramBytes(), shape.vcpus(), BootSource.nothing(), serial,
+                debugConsole, ""));
     }
 }
