@@ -1,14 +1,14 @@
 package dev.ferry.bench;
 
 import com.google.protobuf.ByteString;
+import dev.ferry.destination.ReceiverTransport;
 import dev.ferry.proto.v1.MemoryChunk;
+import dev.ferry.source.SourceTransport;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
@@ -34,12 +34,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * What loopback can carry on this machine, in this process, at the moment of the run: the ceiling every migration
  * figure is read against. Raw TCP with 1 MiB writes is the link; gRPC with 1 MiB byte messages over
- * netty-shaded, tuned like Ferry's migration channel, is the most a gRPC-based engine can hope for.
+ * netty-shaded, through the transports of Ferry's migration stream, is the most a gRPC-based engine can hope for.
  */
 final class LoopbackCeiling {
     static final int CHUNK = 1 << 20;
-    static final int FLOW_CONTROL_WINDOW = 16 << 20;
-    static final int MAX_INBOUND_MESSAGE = 8 << 20;
 
     /** One transfer: bytes moved, wall seconds, and CPU seconds of this whole process (sender and receiver). */
     record Transfer(String link, long bytes, double seconds, double cpuSeconds) {
@@ -137,17 +135,12 @@ final class LoopbackCeiling {
                     }
                 }))
                 .build();
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+        // The migration stream's own transports: its flow-control window, frame limits and socket reads.
+        Server server = ReceiverTransport.serverBuilder(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .addService(sink)
-                .flowControlWindow(FLOW_CONTROL_WINDOW)
-                .maxInboundMessageSize(MAX_INBOUND_MESSAGE)
                 .build()
                 .start();
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .flowControlWindow(FLOW_CONTROL_WINDOW)
-                .maxInboundMessageSize(MAX_INBOUND_MESSAGE)
-                .build();
+        ManagedChannel channel = SourceTransport.channelTo("127.0.0.1", server.getPort());
         try {
             byte[] pattern = new byte[CHUNK];
             for (int i = 0; i < pattern.length; i++) {
