@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 final class FerryMigration {
     private final List<String> ferry;
     private final Duration timeout;
+    private static final Duration REHEARSAL_PATIENCE = Duration.ofSeconds(30);
     private final Duration warmup;
     private final Path logs;
     private final ChildProcesses children;
@@ -56,6 +57,11 @@ final class FerryMigration {
         }
         serialSockets = serialOptions == 2;
         return null;
+    }
+
+    /** A VMM logs either of these when its start-up rehearsal ends (cli's MigrationRehearsal). */
+    private boolean rehearsalEnded(String file) {
+        return logSays(file, "rehearsed migration") || logSays(file, "no migration rehearsal");
     }
 
     private boolean logSays(String file, String text) {
@@ -105,7 +111,15 @@ final class FerryMigration {
                 sourceBeats = new HeartbeatGapMeter.Pending(sockets.resolve("src.serial"), "ferry-src", patience);
                 destinationBeats = new HeartbeatGapMeter.Pending(sockets.resolve("dst.serial"), "ferry-dst", patience);
             }
-            Thread.sleep(warmup.toMillis());
+            // The guest runs for the warm-up, and longer if the VMMs are still rehearsing: migrations of VMMs that
+            // have been up a while are what is measured.
+            long warmupEnd = System.nanoTime() + warmup.toNanos();
+            long rehearsalDeadline = System.nanoTime() + REHEARSAL_PATIENCE.toNanos();
+            while (System.nanoTime() < warmupEnd
+                    || (!rehearsalEnded(tag + "-ferry-source.log") || !rehearsalEnded(tag + "-ferry-destination.log"))
+                    && System.nanoTime() < rehearsalDeadline) {
+                Thread.sleep(50);
+            }
             // Whether both VMMs finished their start-up migration rehearsal before the migration began.
             raw.put("vmms_rehearsed", logSays(tag + "-ferry-source.log", "rehearsed migration")
                     && logSays(tag + "-ferry-destination.log", "rehearsed migration"));

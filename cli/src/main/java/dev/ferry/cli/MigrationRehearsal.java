@@ -33,7 +33,7 @@ final class MigrationRehearsal {
     static final String REHEARSED = "rehearsed migration";
     static final String NOT_REHEARSED = "no migration rehearsal";
     private static final Logger LOG = Logger.getLogger(MigrationRehearsal.class.getName());
-    private static final int REHEARSALS = 4;
+    private static final int REHEARSALS = 10;
     /** Large enough for the engine's whole-RAM bitmap loops to be compiled; never backed but for the pages below. */
     private static final long MEMORY = 1L << 30;
     /** Pages holding data, so the page encoder and installer run too. */
@@ -61,7 +61,7 @@ final class MigrationRehearsal {
             MigrationReceiver receiver = new MigrationReceiver(factory, new MigrationListener() {
                 @Override
                 public void onVmRunning(MigratableVm arrived) {
-                    ((KvmVm) arrived).close();
+                    arrived.close();
                 }
 
                 @Override

@@ -27,7 +27,7 @@ import java.util.concurrent.Executor;
 public final class ReceiverTransport {
     public static final int FLOW_CONTROL_WINDOW = 16 << 20;
     public static final int MAX_INBOUND_MESSAGE = 8 << 20;
-    private static final int READ_BYTES = 4 << 20;
+    private static final int READ_BYTES = 1 << 20;
 
     private ReceiverTransport() {
     }
@@ -67,14 +67,14 @@ public final class ReceiverTransport {
      * Also runs the migration stream's callbacks on the transport's own threads: each frame is handled where
      * it was read, without a hand-off to another thread (on this nested host, waking a thread costs up to
      * milliseconds, and the switchover crosses several). The receiver's handlers block only while the VM is
-     * being built. Every other call keeps the default executor. And a socket read takes up to 4 MiB instead
+     * being built. Every other call keeps the default executor. And a socket read takes up to 1 MiB instead
      * of Netty's 64 KiB: a fraction of the reads, decoder passes and buffers per megabyte, about a seventh of
      * the CPU of a gRPC stream on loopback at its ceiling.
      */
     static NettyServerBuilder configure(NettyServerBuilder builder) {
         return builder.flowControlWindow(FLOW_CONTROL_WINDOW).maxInboundMessageSize(MAX_INBOUND_MESSAGE)
                 .withChildOption(ChannelOption.RCVBUF_ALLOCATOR,
-                        new AdaptiveRecvByteBufAllocator(64 << 10, READ_BYTES / 16, READ_BYTES))
+                        new AdaptiveRecvByteBufAllocator(64 << 10, READ_BYTES / 4, READ_BYTES))
                 .callExecutor(new ServerCallExecutorSupplier() {
                     @Override
                     public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata metadata) {

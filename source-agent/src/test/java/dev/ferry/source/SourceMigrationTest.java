@@ -185,7 +185,8 @@ class SourceMigrationTest {
 
     @Test
     void aStallFailsWhenToldTo() throws Exception {
-        runningSource(8192, 400, 48 * MIB);
+        // 128 MiB rewritten 3 times a second: even at 2 GB/s a round leaves 60 ms of pages, three times the budget.
+        runningSource(32768, 400, 160 * MIB);
         bench = new MigrationBench();
 
         MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
