@@ -17,9 +17,9 @@ import java.util.concurrent.TimeUnit;
  * report gives the figures. Nothing of Ferry's is linked in: what is measured is what a user gets.
  */
 final class FerryMigration {
+    private static final Duration REHEARSAL_PATIENCE = Duration.ofSeconds(30);
     private final List<String> ferry;
     private final Duration timeout;
-    private static final Duration REHEARSAL_PATIENCE = Duration.ofSeconds(30);
     private final Duration warmup;
     private final Path logs;
     private final ChildProcesses children;
@@ -111,12 +111,10 @@ final class FerryMigration {
                 sourceBeats = new HeartbeatGapMeter.Pending(sockets.resolve("src.serial"), "ferry-src", patience);
                 destinationBeats = new HeartbeatGapMeter.Pending(sockets.resolve("dst.serial"), "ferry-dst", patience);
             }
-            // The guest runs for the warm-up, and longer if the VMMs are still rehearsing: migrations of VMMs that
-            // have been up a while are what is measured.
-            long warmupEnd = System.nanoTime() + warmup.toNanos();
+            Thread.sleep(warmup.toMillis());
+            // And longer while the VMMs still rehearse: migrations of VMMs that have been up a while are measured.
             long rehearsalDeadline = System.nanoTime() + REHEARSAL_PATIENCE.toNanos();
-            while (System.nanoTime() < warmupEnd
-                    || (!rehearsalEnded(tag + "-ferry-source.log") || !rehearsalEnded(tag + "-ferry-destination.log"))
+            while (!(rehearsalEnded(tag + "-ferry-source.log") && rehearsalEnded(tag + "-ferry-destination.log"))
                     && System.nanoTime() < rehearsalDeadline) {
                 Thread.sleep(50);
             }

@@ -68,8 +68,8 @@ public final class ReceiverTransport {
      * it was read, without a hand-off to another thread (on this nested host, waking a thread costs up to
      * milliseconds, and the switchover crosses several). The receiver's handlers block only while the VM is
      * being built. Every other call keeps the default executor. And a socket read takes up to 1 MiB instead
-     * of Netty's 64 KiB: a fraction of the reads, decoder passes and buffers per megabyte, about a seventh of
-     * the CPU of a gRPC stream on loopback at its ceiling.
+     * of Netty's 64 KiB: a fraction of the reads, decoder passes and buffers per megabyte. A gRPC stream of
+     * 1 MiB messages on loopback took about 1.2 CPU-seconds per GiB (sender and receiver) instead of 1.5.
      */
     static NettyServerBuilder configure(NettyServerBuilder builder) {
         return builder.flowControlWindow(FLOW_CONTROL_WINDOW).maxInboundMessageSize(MAX_INBOUND_MESSAGE)
