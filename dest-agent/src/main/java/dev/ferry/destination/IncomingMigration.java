@@ -206,8 +206,7 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
             throw new ProtocolViolation("PageBatch " + batch.getSequence() + " of round " + batch.getRound()
                     + " during round " + round);
         }
-        vm();
-        roundPages += installer.install(batch, data);
+        roundPages += installer().install(batch, data);
         nextSequence++;
     }
 
@@ -223,12 +222,12 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
             throw new ProtocolViolation("RoundEnd " + round + " claims " + end.getPages() + " pages up to batch "
                     + end.getLastSequence() + ", received " + roundPages + " pages up to batch " + (nextSequence - 1));
         }
-        vm();
+        PageInstaller installed = installer();
         send(DestinationFrame.newBuilder().setProgress(Progress.newBuilder()
                 .setRound(round)
                 .setBatchesInstalled(nextSequence - 1)
-                .setPagesInstalled(installer.pagesInstalled())
-                .setPayloadBytes(installer.payloadBytes())).build());
+                .setPagesInstalled(installed.pagesInstalled())
+                .setPayloadBytes(installed.payloadBytes())).build());
         finalRoundEnded = end.getFinal();
         round++;
         roundPages = 0;
@@ -278,14 +277,13 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
                     + (nextSequence - 1));
         }
         VerifyOutcome verify = VerifyOutcome.VERIFY_OUTCOME_NOT_REQUESTED;
-        vm();
         if (digests != null) {
-            digests.verify(vm.ram());
+            digests.verify(vm().ram());
             verify = VerifyOutcome.VERIFY_OUTCOME_PASSED;
         }
         long start = System.nanoTime();
         try {
-            vm.loadState(frame.getState().toByteArray());
+            vm().loadState(frame.getState().toByteArray());
         } catch (RuntimeException e) {
             throw new ProtocolViolation("the final state does not load: " + e.getMessage());
         }
@@ -337,6 +335,11 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
                 .setOutcome(outcome).setHeartbeatClockNanos(nanos)).build());
         complete();
         endOnce();
+    }
+
+    private PageInstaller installer() {
+        vm();
+        return installer;
     }
 
     /** The VM, once built: the first frame that needs it waits for the build (the transport holds back the rest). */
