@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
  * report gives the figures. Nothing of Ferry's is linked in: what is measured is what a user gets.
  */
 final class FerryMigration {
+    private static final long PAGE_BYTES = 4096;
     private static final Duration REHEARSAL_PATIENCE = Duration.ofSeconds(30);
     private final List<String> ferry;
     private final Duration timeout;
@@ -148,7 +149,7 @@ final class FerryMigration {
                         number(report.get("total_ms")), number(report.get("setup_ms")), number(report.get("downtime_ms")),
                         measured != null ? measured : blackout, integer(report.get("rounds")),
                         integer(report.get("ram_total_bytes")), integer(report.get("transferred_bytes")),
-                        number(report.get("dirty_rate_pages_per_s")), raw);
+                        precopyBytes(report), number(report.get("dirty_rate_pages_per_s")), raw);
             }
             String error = report.get("error") == null ? "" : String.valueOf(report.get("error"));
             if (status.contains("cancel") || error.contains("timed out")) {
@@ -275,6 +276,21 @@ final class FerryMigration {
         String trimmed = text.strip();
         int newline = trimmed.indexOf('\n');
         return newline < 0 ? trimmed : trimmed.substring(0, newline);
+    }
+
+    /** Non-zero pages of every round but the last, the stop-and-copy one, in bytes. */
+    static Long precopyBytes(Map<String, Object> report) {
+        if (!(report.get("round_reports") instanceof List<?> rounds) || rounds.isEmpty()) {
+            return null;
+        }
+        long pages = 0;
+        for (Object round : rounds.subList(0, rounds.size() - 1)) {
+            if (!(round instanceof Map<?, ?> r) || integer(r.get("pages")) == null || integer(r.get("zero_pages")) == null) {
+                return null;
+            }
+            pages += integer(r.get("pages")) - integer(r.get("zero_pages"));
+        }
+        return pages * PAGE_BYTES;
     }
 
     private static Double number(Object value) {

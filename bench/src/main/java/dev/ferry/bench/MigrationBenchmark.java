@@ -205,10 +205,11 @@ public final class MigrationBenchmark {
         LoopbackCeiling.grpc(ceilingBytes);
         List<Object> raw = new ArrayList<>();
         for (int rep = 1; rep <= repetitions; rep++) {
-            for (LoopbackCeiling.Transfer t : List.of(LoopbackCeiling.tcp(ceilingBytes), LoopbackCeiling.grpc(ceilingBytes))) {
+            for (LoopbackCeiling.Transfer t : List.of(LoopbackCeiling.tcp(ceilingBytes), LoopbackCeiling.grpc(ceilingBytes),
+                    LoopbackCeiling.grpcBesideBusyCore(ceilingBytes))) {
                 ceilings.computeIfAbsent(t.link(), k -> new ArrayList<>()).add(t);
                 raw.add(t.json());
-                out.printf("  %-5s #%d  %6.2f GiB/s  %5.2f CPU s/GiB%n", t.link(), rep, t.gibPerS(), t.cpuSecondsPerGib());
+                out.printf("  %-9s #%d  %6.2f GiB/s  %5.2f CPU s/GiB%n", t.link(), rep, t.gibPerS(), t.cpuSecondsPerGib());
             }
         }
         results.put("ceilings", raw);
@@ -289,11 +290,11 @@ public final class MigrationBenchmark {
     private void record(BenchCase c, MigrationRun run) {
         runs.computeIfAbsent(c.name(), k -> new ArrayList<>()).add(run);
         if (run.outcome() == MigrationRun.Outcome.COMPLETED) {
-            out.printf("  #%d  total %s ms  downtime %s ms  blackout %s ms  rounds %s  transferred %s MiB  %s MiB/s%n",
+            out.printf("  #%d  total %s ms  downtime %s ms  blackout %s ms  rounds %s  transferred %s MiB  %s MiB/s  pre-copy %s MiB/s%n",
                     run.repetition(), figure(run.totalMs()), figure(run.downtimeMs()), figure(run.blackoutMs()),
                     run.rounds() == null ? "n/a" : run.rounds(),
                     figure(run.transferredBytes() == null ? null : run.transferredBytes() / (double) BenchCase.MIB),
-                    figure(run.throughputMibPerS()));
+                    figure(run.throughputMibPerS()), figure(run.precopyMibPerS()));
         } else {
             out.printf("  #%d  %s: %s%n", run.repetition(), run.outcome().name().toLowerCase().replace('_', '-'), run.detail());
         }
@@ -327,6 +328,7 @@ public final class MigrationBenchmark {
             stats.put("rounds", Stats.of(done.stream().map(MigrationRun::rounds).toList()).json());
             stats.put("transferred_bytes", Stats.of(done.stream().map(MigrationRun::transferredBytes).toList()).json());
             stats.put("throughput_mib_per_s", Stats.of(done.stream().map(MigrationRun::throughputMibPerS).toList()).json());
+            stats.put("precopy_mib_per_s", Stats.of(done.stream().map(MigrationRun::precopyMibPerS).toList()).json());
             entry.put("completed", done.size());
             entry.put("stats", stats);
             entry.put("runs", caseRuns.stream().map(MigrationRun::json).toList());

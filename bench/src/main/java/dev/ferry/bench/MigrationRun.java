@@ -8,14 +8,17 @@ import java.util.Map;
  * Figures are null where the run did not produce them; {@code raw} keeps what the engine itself reported.
  * {@code dirtyPagesPerS} is the guest's dirty rate as the engine last measured it: the same guest dirties at
  * different rates under different accelerators, and the comparison is only fair where these are close.
+ * {@code precopyBytes} is what the engine sent of non-zero pages before it paused the guest (see
+ * {@link #precopyMibPerS}).
  */
 record MigrationRun(String caseName, int repetition, Outcome outcome, String detail,
                     Double totalMs, Double setupMs, Double downtimeMs, Double blackoutMs, Long rounds,
-                    Long ramBytes, Long transferredBytes, Double dirtyPagesPerS, Map<String, Object> raw) {
+                    Long ramBytes, Long transferredBytes, Long precopyBytes, Double dirtyPagesPerS,
+                    Map<String, Object> raw) {
     enum Outcome { COMPLETED, DID_NOT_CONVERGE, FAILED, UNAVAILABLE }
 
     static MigrationRun without(String caseName, int repetition, Outcome outcome, String detail, Map<String, Object> raw) {
-        return new MigrationRun(caseName, repetition, outcome, detail, null, null, null, null, null, null, null, null, raw);
+        return new MigrationRun(caseName, repetition, outcome, detail, null, null, null, null, null, null, null, null, null, raw);
     }
 
     /** Bytes on the wire over the whole migration time, in MiB/s. */
@@ -24,6 +27,19 @@ record MigrationRun(String caseName, int repetition, Outcome outcome, String det
             return null;
         }
         return transferredBytes / (double) BenchCase.MIB / (totalMs / 1000.0);
+    }
+
+    /**
+     * Pre-copy throughput of non-zero pages, in MiB/s: {@code precopyBytes} over the time the guest ran while
+     * pages were sent (total less setup less downtime). Unlike {@link #throughputMibPerS} it leaves out the
+     * stop-and-copy phase, which runs with the guest paused and so with the whole host to itself.
+     */
+    Double precopyMibPerS() {
+        if (precopyBytes == null || totalMs == null || setupMs == null || downtimeMs == null) {
+            return null;
+        }
+        double seconds = (totalMs - setupMs - downtimeMs) / 1000.0;
+        return seconds > 0 ? precopyBytes / (double) BenchCase.MIB / seconds : null;
     }
 
     Map<String, Object> json() {
@@ -40,6 +56,8 @@ record MigrationRun(String caseName, int repetition, Outcome outcome, String det
         json.put("ram_bytes", ramBytes);
         json.put("transferred_bytes", transferredBytes);
         json.put("throughput_mib_per_s", throughputMibPerS());
+        json.put("precopy_bytes", precopyBytes);
+        json.put("precopy_mib_per_s", precopyMibPerS());
         json.put("dirty_pages_per_s", dirtyPagesPerS);
         json.put("raw", raw);
         return json;

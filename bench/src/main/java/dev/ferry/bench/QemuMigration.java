@@ -239,7 +239,7 @@ final class QemuMigration {
         return new MigrationRun(c.name(), repetition, MigrationRun.Outcome.COMPLETED, "completed",
                 number(info.get("total-time")), number(info.get("setup-time")), number(info.get("downtime")), blackout,
                 integer(ram.get("dirty-sync-count")), c.memoryBytes(), integer(ram.get("transferred")),
-                dirtyPagesPerS, raw);
+                integer(ram.get("precopy-bytes")), dirtyPagesPerS, raw);
     }
 
     /**

@@ -30,6 +30,7 @@ final class ResultTable {
             String label = switch (e.getKey()) {
                 case "tcp" -> "tcp, 1 MiB writes";
                 case "grpc" -> "grpc, 1 MiB messages, 16 MiB window";
+                case "grpc-busy" -> "grpc, as above, one core kept busy";
                 default -> e.getKey();
             };
             out.printf("  %-36s %9.2f %8.2f %8.2f   %13.2f %10.2f %10.2f%n", label,
@@ -48,7 +49,7 @@ final class ResultTable {
         }
         boolean compare = counterpart != null && counterpartRuns != null
                 && counterpartRuns.stream().anyMatch(r -> r.outcome() == MigrationRun.Outcome.COMPLETED);
-        out.printf("  %-20s %10s %10s %10s %12s %12s %s%n", "", "min", "median", "max", "/ tcp", "/ grpc",
+        out.printf("  %-20s %10s %10s %10s %12s %12s %12s %s%n", "", "min", "median", "max", "/ tcp", "/ grpc", "/ grpc-busy",
                 compare ? "/ " + counterpart.name() : "");
         row("total time ms", runs, MigrationRun::totalMs, false, linkMibPerS, compare ? counterpartRuns : null);
         row("setup ms", runs, MigrationRun::setupMs, false, linkMibPerS, compare ? counterpartRuns : null);
@@ -59,6 +60,7 @@ final class ResultTable {
         row("transferred MiB", runs, r -> r.transferredBytes() == null ? null : r.transferredBytes() / (double) BenchCase.MIB,
                 false, linkMibPerS, compare ? counterpartRuns : null);
         row("throughput MiB/s", runs, MigrationRun::throughputMibPerS, true, linkMibPerS, compare ? counterpartRuns : null);
+        row("pre-copy MiB/s", runs, MigrationRun::precopyMibPerS, true, linkMibPerS, compare ? counterpartRuns : null);
         row("guest dirty pages/s", runs, MigrationRun::dirtyPagesPerS, false, linkMibPerS, compare ? counterpartRuns : null);
     }
 
@@ -71,21 +73,22 @@ final class ResultTable {
         }
         String tcp = perLink ? ratio(s.median(), linkMibPerS.get("tcp")) : "";
         String grpc = perLink ? ratio(s.median(), linkMibPerS.get("grpc")) : "";
+        String grpcBusy = perLink ? ratio(s.median(), linkMibPerS.get("grpc-busy")) : "";
         String qemu = "";
         if (counterpartRuns != null) {
             Stats q = Stats.of(completed(counterpartRuns).stream().map(figure).toList());
             qemu = q.empty() ? "" : ratio(s.median(), q.median()) + "  (" + number(q.median()) + ")";
         }
-        out.printf("  %-20s %10s %10s %10s %12s %12s %s%n", label, number(s.min()), number(s.median()), number(s.max()),
-                tcp, grpc, qemu);
+        out.printf("  %-20s %10s %10s %10s %12s %12s %12s %s%n", label, number(s.min()), number(s.median()), number(s.max()),
+                tcp, grpc, grpcBusy, qemu);
     }
 
     /** One line per case, medians only, for scanning. */
     void summary(List<BenchCase> cases, Map<String, List<MigrationRun>> runs) {
         out.println();
         out.println("Summary (medians over completed repetitions)");
-        out.printf("  %-26s %-10s %10s %11s %11s %7s %12s %10s%n", "case", "completed", "total ms", "downtime ms",
-                "blackout ms", "rounds", "transferred", "MiB/s");
+        out.printf("  %-26s %-10s %10s %11s %11s %7s %12s %10s %14s%n", "case", "completed", "total ms", "downtime ms",
+                "blackout ms", "rounds", "transferred", "MiB/s", "pre-copy MiB/s");
         for (BenchCase c : cases) {
             List<MigrationRun> list = runs.get(c.name());
             if (list == null) {
@@ -97,12 +100,12 @@ final class ResultTable {
                 out.printf("  %-26s %-10s %s%n", c.name(), status, list.isEmpty() ? "" : list.getFirst().detail());
                 continue;
             }
-            out.printf("  %-26s %-10s %10s %11s %11s %7s %12s %10s%n", c.name(), status,
+            out.printf("  %-26s %-10s %10s %11s %11s %7s %12s %10s %14s%n", c.name(), status,
                     median(done, MigrationRun::totalMs), median(done, MigrationRun::downtimeMs),
                     median(done, MigrationRun::blackoutMs),
                     median(done, r -> r.rounds() == null ? null : r.rounds().doubleValue()),
                     median(done, r -> r.transferredBytes() == null ? null : r.transferredBytes() / (double) BenchCase.MIB) + " MiB",
-                    median(done, MigrationRun::throughputMibPerS));
+                    median(done, MigrationRun::throughputMibPerS), median(done, MigrationRun::precopyMibPerS));
         }
     }
 
