@@ -358,17 +358,21 @@ public final class SourceMigration {
     private void probeSwitchover(boolean wasRunning) {
         long start = System.nanoTime();
         byte[] state;
+        long saved;
         if (wasRunning) {
             vm.pause();
             try {
                 state = vm.saveState();
+                saved = System.nanoTime();
             } finally {
                 vm.resume();
             }
         } else {
             state = vm.saveState();
+            saved = System.nanoTime();
         }
-        probePauseSaveNanos = System.nanoTime() - start;
+        // The source's resume is the probe's, not the switchover's: there the destination resumes.
+        probePauseSaveNanos = saved - start;
         stateBytes = state.length;
         probeState = state;
         probeSentNanos = System.nanoTime();
