@@ -192,8 +192,11 @@ public final class MigrationBenchmark {
         table.summary(cases, runs);
         results.put("finished_at", Instant.now().toString());
         save();
+        Path plot = json.resolveSibling(stripJson(json.getFileName().toString()) + ".svg");
+        Files.writeString(plot, TimelinePlot.svg(panels(cases)), StandardCharsets.UTF_8);
         out.println();
         out.println("raw results written to " + json);
+        out.println("timelines drawn in " + plot);
         return 0;
     }
 
@@ -336,6 +339,35 @@ public final class MigrationBenchmark {
         }
         results.put("cases", list);
         save();
+    }
+
+    /** A panel per Ferry case with its QEMU counterpart's runs under it; QEMU cases no Ferry case names, alone. */
+    private List<TimelinePlot.Panel> panels(List<BenchCase> cases) {
+        List<TimelinePlot.Panel> panels = new ArrayList<>();
+        List<String> drawn = new ArrayList<>();
+        for (BenchCase c : cases) {
+            if (c.engine() != BenchCase.Engine.FERRY || !runs.containsKey(c.name())) {
+                continue;
+            }
+            List<TimelinePlot.Row> rows = new ArrayList<>(rows("Ferry", runs.get(c.name())));
+            String title = c.name();
+            if (c.counterpart() != null && runs.containsKey(c.counterpart())) {
+                rows.addAll(rows("QEMU", runs.get(c.counterpart())));
+                title += " vs " + c.counterpart();
+                drawn.add(c.counterpart());
+            }
+            panels.add(new TimelinePlot.Panel(title + ": " + c.meaning(), rows));
+        }
+        for (BenchCase c : cases) {
+            if (c.engine() == BenchCase.Engine.QEMU && runs.containsKey(c.name()) && !drawn.contains(c.name())) {
+                panels.add(new TimelinePlot.Panel(c.name() + ": " + c.meaning(), rows("QEMU", runs.get(c.name()))));
+            }
+        }
+        return panels;
+    }
+
+    private static List<TimelinePlot.Row> rows(String engine, List<MigrationRun> runs) {
+        return runs.stream().map(r -> new TimelinePlot.Row(engine + " #" + r.repetition(), r)).toList();
     }
 
     private void save() throws IOException {
