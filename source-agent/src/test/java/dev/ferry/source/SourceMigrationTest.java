@@ -135,11 +135,12 @@ class SourceMigrationTest {
 
     @Test
     void aWorkloadThatOutrunsTheLinkFailsAfterMaxRoundsWithTheSourceRunning() throws Exception {
+        // Capped, so that no host is fast enough to outrun the writer (see aStallFailsWhenToldTo).
         runningSource(8192, 400, 48 * MIB);
         bench = new MigrationBench();
 
-        MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
-                .withMaxDowntime(Duration.ofMillis(20)).withMaxRounds(4));
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withBandwidth(100 * MIB)
+                .withMaxDowntime(Duration.ofMillis(5)).withMaxRounds(4));
 
         print(report);
 
@@ -185,12 +186,14 @@ class SourceMigrationTest {
 
     @Test
     void aStallFailsWhenToldTo() throws Exception {
-        // 128 MiB rewritten 3 times a second: even at 2 GB/s a round leaves 60 ms of pages, three times the budget.
-        runningSource(32768, 400, 160 * MIB);
+        // Capped rounds last as long as the cap makes them, however fast this host is, so every round finds about
+        // as many pages dirty as the last: 32 MiB written at random, 400 pages a ms; even if the writer gets a
+        // tenth of that, a third of a second leaves thousands of pages, milliseconds at any bandwidth, over 5 ms.
+        runningSource(8192, 400, 48 * MIB);
         bench = new MigrationBench();
 
-        MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
-                .withMaxDowntime(Duration.ofMillis(20)).withOnStall(MigrationParameters.OnStall.FAIL));
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withBandwidth(100 * MIB)
+                .withMaxDowntime(Duration.ofMillis(5)).withOnStall(MigrationParameters.OnStall.FAIL));
         print(report);
 
         assertEquals("failed", report.getStatus());
