@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
@@ -64,6 +65,8 @@ public final class SourceMigration {
     private static final int REARM_CHUNK = PageBatchEncoder.MAX_PAGES;
     /** Rounds without the dirty set shrinking before the migration counts as stalled. */
     static final int STALL_ROUNDS = 3;
+    /** How often connecting looks for a cancel or the timeout between the channel's state changes. */
+    private static final long CONNECT_CHECK_MS = 20;
     private static final double SHRINK_FACTOR = 0.95;
     private static final long STAGE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     /** How long to wait after Running for the destination's report of the guest's first heartbeat. */
@@ -276,9 +279,13 @@ public final class SourceMigration {
 
     private final Supplier<MigrationFailure> interruption = this::interruption;
 
-    /** Connects before Hello, so the handshake's clock sample does not include TCP and HTTP/2 set-up. */
+    /**
+     * Connects before Hello, so the handshake's clock sample does not include TCP and HTTP/2 set-up. Woken by
+     * the channel's state changes rather than polling it, so a busy host's oversleeping adds nothing to setup.
+     */
     private void connect() {
         long deadline = System.nanoTime() + STAGE_TIMEOUT_NANOS;
+        Semaphore changed = new Semaphore(0);
         while (true) {
             ConnectivityState state = channel.getState(true);
             if (state == ConnectivityState.READY) {
@@ -296,8 +303,9 @@ public final class SourceMigration {
                 throw MigrationFailure.failed("no connection to the destination " + channel.authority() + " within "
                         + TimeUnit.NANOSECONDS.toSeconds(STAGE_TIMEOUT_NANOS) + " s");
             }
+            channel.notifyWhenStateChanged(state, changed::release);
             try {
-                Thread.sleep(1);
+                changed.tryAcquire(CONNECT_CHECK_MS, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw MigrationFailure.cancelled("interrupted while connecting");
