@@ -286,6 +286,7 @@ public final class SourceMigration {
     private void connect() {
         long deadline = System.nanoTime() + STAGE_TIMEOUT_NANOS;
         Semaphore changed = new Semaphore(0);
+        ConnectivityState watched = null;
         while (true) {
             ConnectivityState state = channel.getState(true);
             if (state == ConnectivityState.READY) {
@@ -303,9 +304,14 @@ public final class SourceMigration {
                 throw MigrationFailure.failed("no connection to the destination " + channel.authority() + " within "
                         + TimeUnit.NANOSECONDS.toSeconds(STAGE_TIMEOUT_NANOS) + " s");
             }
-            channel.notifyWhenStateChanged(state, changed::release);
+            if (state != watched) {
+                channel.notifyWhenStateChanged(state, changed::release);
+                watched = state;
+            }
             try {
-                changed.tryAcquire(CONNECT_CHECK_MS, TimeUnit.MILLISECONDS);
+                if (changed.tryAcquire(CONNECT_CHECK_MS, TimeUnit.MILLISECONDS)) {
+                    watched = null;
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw MigrationFailure.cancelled("interrupted while connecting");
