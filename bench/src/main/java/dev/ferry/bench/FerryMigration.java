@@ -285,10 +285,12 @@ final class FerryMigration {
         }
         long pages = 0;
         for (Object round : rounds.subList(0, rounds.size() - 1)) {
-            if (!(round instanceof Map<?, ?> r) || integer(r.get("pages")) == null || integer(r.get("zero_pages")) == null) {
+            Long sent = round instanceof Map<?, ?> r ? integer(r.get("pages")) : null;
+            Long zero = round instanceof Map<?, ?> r ? integer(r.get("zero_pages")) : null;
+            if (sent == null || zero == null) {
                 return null;
             }
-            pages += integer(r.get("pages")) - integer(r.get("zero_pages"));
+            pages += sent - zero;
         }
         return pages * PAGE_BYTES;
     }

@@ -299,7 +299,7 @@ public final class MigrationBenchmark {
                     figure(run.transferredBytes() == null ? null : run.transferredBytes() / (double) BenchCase.MIB),
                     figure(run.throughputMibPerS()), figure(run.precopyMibPerS()));
         } else {
-            out.printf("  #%d  %s: %s%n", run.repetition(), run.outcome().name().toLowerCase().replace('_', '-'), run.detail());
+            out.printf("  #%d  %s: %s%n", run.repetition(), run.outcome().label(), run.detail());
         }
     }
 

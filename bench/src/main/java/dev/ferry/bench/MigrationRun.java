@@ -1,6 +1,7 @@
 package dev.ferry.bench;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -15,7 +16,14 @@ record MigrationRun(String caseName, int repetition, Outcome outcome, String det
                     Double totalMs, Double setupMs, Double downtimeMs, Double blackoutMs, Long rounds,
                     Long ramBytes, Long transferredBytes, Long precopyBytes, Double dirtyPagesPerS,
                     Map<String, Object> raw) {
-    enum Outcome { COMPLETED, DID_NOT_CONVERGE, FAILED, UNAVAILABLE }
+    enum Outcome {
+        COMPLETED, DID_NOT_CONVERGE, FAILED, UNAVAILABLE;
+
+        /** As the results file and the output say it: {@code did-not-converge}. */
+        String label() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
 
     static MigrationRun without(String caseName, int repetition, Outcome outcome, String detail, Map<String, Object> raw) {
         return new MigrationRun(caseName, repetition, outcome, detail, null, null, null, null, null, null, null, null, null, raw);
@@ -46,7 +54,7 @@ record MigrationRun(String caseName, int repetition, Outcome outcome, String det
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("case", caseName);
         json.put("repetition", repetition);
-        json.put("outcome", outcome.name().toLowerCase().replace('_', '-'));
+        json.put("outcome", outcome.label());
         json.put("detail", detail);
         json.put("total_ms", totalMs);
         json.put("setup_ms", setupMs);

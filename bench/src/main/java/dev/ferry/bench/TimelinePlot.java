@@ -94,7 +94,7 @@ final class TimelinePlot {
     private static void bar(StringBuilder svg, MigrationRun run, int y, double pxPerMs) {
         if (run.outcome() != MigrationRun.Outcome.COMPLETED || run.totalMs() == null) {
             svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#777\">%s</text>%n", LABEL,
-                    y + BAR - 2, escape(run.outcome().name().toLowerCase(Locale.ROOT).replace('_', '-') + ": "
+                    y + BAR - 2, escape(run.outcome().label() + ": "
                             + abbreviate(run.detail()))));
             return;
         }
