@@ -285,8 +285,11 @@ final class FerryMigration {
         }
         long pages = 0;
         for (Object round : rounds.subList(0, rounds.size() - 1)) {
-            Long sent = round instanceof Map<?, ?> r ? integer(r.get("pages")) : null;
-            Long zero = round instanceof Map<?, ?> r ? integer(r.get("zero_pages")) : null;
+            if (!(round instanceof Map<?, ?> r)) {
+                return null;
+            }
+            Long sent = integer(r.get("pages"));
+            Long zero = integer(r.get("zero_pages"));
             if (sent == null || zero == null) {
                 return null;
             }
