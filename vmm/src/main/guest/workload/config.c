@@ -106,6 +106,9 @@ static bool apply(struct config *config, struct token key, struct token value) {
     if (token_is(key, "report")) {
         return parse_flag(value, &config->report);
     }
+    if (token_is(key, "fill")) {
+        return parse_flag(value, &config->fill);
+    }
     put_string(TO_BOTH, "ferry-workload: ignoring unknown key ");
     put_token(key);
     put_string(TO_BOTH, "\n");
@@ -121,6 +124,7 @@ bool config_parse(const char *cmdline, struct config *config) {
     config->timer = TIMER_PIT;
     config->heartbeat = true;
     config->report = false;
+    config->fill = false;
     if (cmdline == NULL) {
         return true;
     }

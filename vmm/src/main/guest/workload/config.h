@@ -16,6 +16,7 @@ struct config {
     enum timer_source timer;
     bool heartbeat;
     bool report;            /* a text line per second on the debug console */
+    bool fill;              /* write every working-set page once at start, before the rate applies */
 };
 
 /* Fills config from the command line (NULL means none: idle). Returns false after printing why. */

@@ -22,6 +22,13 @@ void kernel_call(uint64_t request, uint64_t argument) {
     case USER_REPORT:
         report();
         break;
+    case USER_FILLED:
+        put_string(TO_DEBUGCON, "ferry-workload: filled ");
+        put_decimal(TO_DEBUGCON, argument);
+        put_string(TO_DEBUGCON, " pages at tick ");
+        put_decimal(TO_DEBUGCON, timer_ticks);
+        put_string(TO_DEBUGCON, "\n");
+        break;
     default:
         put_string(TO_BOTH, "\nferry-workload: unknown user request ");
         put_hex(TO_BOTH, request);

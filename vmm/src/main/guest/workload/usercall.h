@@ -12,6 +12,7 @@
 enum user_request {
     USER_WAIT_FOR_TICK = 1,     /* argument: the tick count seen; returns once it has moved on */
     USER_REPORT = 2,            /* prints the once-a-second report line on the debug console */
+    USER_FILLED = 3,            /* argument: pages the fill wrote; says so on the debug console */
 };
 
 static inline void user_call(enum user_request request, uint64_t argument) {

@@ -106,6 +106,8 @@ static void print_config(const struct config *config) {
     put_string(TO_BOTH, timer_name(config->timer));
     put_string(TO_BOTH, " hot=");
     put_decimal(TO_BOTH, config->hot_percent);
+    put_string(TO_BOTH, " fill=");
+    put_decimal(TO_BOTH, config->fill);
     put_string(TO_BOTH, " heartbeat=");
     put_decimal(TO_BOTH, config->heartbeat);
     put_string(TO_BOTH, "\n");
@@ -175,6 +177,12 @@ static void __attribute__((noreturn)) dirty_forever(void) {
         credit_cap = PAGE_COST;
     }
     uint64_t credit = 0;
+    if (config->fill) {
+        for (uint32_t page = 0; page < set->pages; page++) {
+            dirty_page(set, page);
+        }
+        user_call(USER_FILLED, set->pages);
+    }
     uint32_t seen = timer_ticks;
     for (;;) {
         if (report_due && config->report) {

@@ -15,6 +15,7 @@ record BenchCase(String name, Engine engine, long memoryBytes, GuestWorkload wor
 
     static List<BenchCase> all() {
         GuestWorkload rewrite = GuestWorkload.rewriting(100 * MIB);
+        GuestWorkload full = GuestWorkload.filled(1000 * MIB);
         return List.of(
                 new BenchCase("idle-1g", Engine.FERRY, GIB, GuestWorkload.IDLE, null, true, "qemu-idle-1g",
                         "Ferry, idle guest, 1 GiB, default settings"),
@@ -24,10 +25,14 @@ record BenchCase(String name, Engine engine, long memoryBytes, GuestWorkload wor
                         "Ferry, 1 GiB guest rewriting 100 MiB sequentially at full speed, default settings"),
                 new BenchCase("rewrite-100m-10ms", Engine.FERRY, GIB, rewrite, 10L, true, "qemu-rewrite-100m-10ms",
                         "Ferry, the same guest, --max-downtime 10ms"),
+                new BenchCase("full-1g", Engine.FERRY, GIB, full, null, true, "qemu-full-1g",
+                        "Ferry, 1 GiB guest that wrote 1000 MiB once and then idles, default settings"),
                 new BenchCase("qemu-idle-1g", Engine.QEMU, GIB, GuestWorkload.IDLE, null, true, null,
                         "QEMU, idle guest, 1 GiB, max-bandwidth lifted"),
                 new BenchCase("qemu-idle-4g", Engine.QEMU, 4 * GIB, GuestWorkload.IDLE, null, true, null,
                         "QEMU, idle guest, 4 GiB, max-bandwidth lifted"),
+                new BenchCase("qemu-full-1g", Engine.QEMU, GIB, full, null, true, null,
+                        "QEMU, 1 GiB guest that wrote 1000 MiB once and then idles, max-bandwidth lifted"),
                 new BenchCase("qemu-rewrite-100m-default", Engine.QEMU, GIB, rewrite, null, false, null,
                         "QEMU, rewriting guest, QEMU's defaults (bandwidth cap, 300 ms downtime limit)"),
                 new BenchCase("qemu-rewrite-100m", Engine.QEMU, GIB, rewrite, null, true, null,

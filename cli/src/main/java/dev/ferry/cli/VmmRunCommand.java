@@ -31,6 +31,8 @@ import java.util.concurrent.Callable;
                 "  pattern=P         uniform (random pages), sequential, or hotspot:N%% (90%% of",
                 "                    writes to the first N%% of the working set)",
                 "  wss=SIZE          working-set size, from guest-physical 4 MiB up",
+                "  fill=1            first write every working-set page once (with rate=0: RAM",
+                "                    full of data, a guest that then writes no more)",
                 "It sends one heartbeat byte on COM1 per millisecond of guest time: migration",
                 "measures the guest-observed blackout from the gaps. Example:",
                 "  ferry vmm run --name web --memory 1G --control 127.0.0.1:7001 \\",

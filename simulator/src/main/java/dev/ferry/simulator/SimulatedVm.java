@@ -84,6 +84,9 @@ public final class SimulatedVm implements MigratableVm {
         for (int i = 0; i < shape.vcpus(); i++) {
             cursors.add(new VcpuCursor(workload.initialPosition(i)));
         }
+        if (spec.fill()) {
+            workload.fill();
+        }
     }
 
     /** A CREATED VM of {@code ramBytes} laid out by {@link #shapeFor} with {@code vcpus} vCPUs. */

@@ -121,6 +121,14 @@ final class Workload {
         cursor.wrote(count);
     }
 
+    /** Writes every working-set page once (a stamp in its first word), as {@code fill=1} asks at start. */
+    void fill() {
+        for (long page = 0; page < wssPages; page++) {
+            store(page, 0, page << 16 | 1);
+            dirty.accept(page);
+        }
+    }
+
     private void store(long page, long offsetInPage, long value) {
         for (int r = 0; r < memory.length; r++) {
             if (page < regionEnd[r]) {

@@ -16,14 +16,17 @@ import java.util.Map;
  * that only keeps time. {@code pattern} is {@code uniform}, {@code sequential} or {@code hotspot:P%}: the
  * first P% of the working set takes {@value #HOT_WRITE_PERCENT}% of the writes, the rest fall uniformly on
  * the whole working set. {@code wss} is the working set, the first pages of RAM the workload writes;
- * omitted (or 0) it is all of RAM. {@code pattern} defaults to uniform, {@code rate} to max.
+ * omitted (or 0) it is all of RAM. {@code fill=1} writes every page of the working set once when the guest
+ * starts, before the rate applies: with {@code rate=0}, a guest whose RAM holds data but that writes no more.
+ * {@code pattern} defaults to uniform, {@code rate} to max, {@code fill} to 0.
  *
  * @param rateBytesPerSecond bytes of page writes per second, or {@link #MAX_RATE}
  * @param pattern            which pages the writes fall on
  * @param hotPercent         for {@link Pattern#HOTSPOT}, the hot share of the working set (1..100); else 0
  * @param wssBytes           working-set bytes from the start of RAM, or 0 for all of RAM
+ * @param fill               whether every working-set page is written once at start
  */
-public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPercent, long wssBytes) {
+public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPercent, long wssBytes, boolean fill) {
     /** {@link #rateBytesPerSecond()} of a workload that writes as fast as it can. */
     public static final long MAX_RATE = -1;
     /** Share of the writes that land on the hot set of a hotspot workload. */
@@ -33,7 +36,7 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
     /** The KVM workload guest never dirties above 3 GiB, so this working set means "all of its RAM" there. */
     private static final long GUEST_ALL_RAM = 3L << 30;
     /** A guest that runs (ticks, heartbeats) but writes nothing. */
-    public static final WorkloadSpec IDLE = new WorkloadSpec(0, Pattern.UNIFORM, 0, 0);
+    public static final WorkloadSpec IDLE = new WorkloadSpec(0, Pattern.UNIFORM, 0, 0, false);
 
     private static final String PREFIX = "dirty:";
     private static final int PAGE = MigratableVm.PAGE_SIZE;
@@ -99,9 +102,9 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
                             + "': expected key=value");
                 }
                 String key = part.substring(0, eq).strip().toLowerCase(Locale.ROOT);
-                if (!key.equals("rate") && !key.equals("pattern") && !key.equals("wss")) {
+                if (!key.equals("rate") && !key.equals("pattern") && !key.equals("wss") && !key.equals("fill")) {
                     throw new IllegalArgumentException("unknown key '" + key + "' in workload spec '" + text
-                            + "': expected rate, pattern or wss");
+                            + "': expected rate, pattern, wss or fill");
                 }
                 if (parts.put(key, part.substring(eq + 1).strip()) != null) {
                     throw new IllegalArgumentException("key '" + key + "' given twice in workload spec '" + text + "'");
@@ -158,19 +161,24 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
                         + "': smaller than one page (" + PAGE + " bytes)");
             }
         }
-        return new WorkloadSpec(rate, pattern, hot, wss);
+        String fillText = parts.getOrDefault("fill", "0");
+        if (!fillText.equals("0") && !fillText.equals("1")) {
+            throw new IllegalArgumentException("bad fill '" + fillText + "' in workload spec '" + text
+                    + "': expected 0 or 1");
+        }
+        return new WorkloadSpec(rate, pattern, hot, wss, fillText.equals("1"));
     }
 
     /** The text form; {@code parse(toSpecString())} equals this spec. */
     public String toSpecString() {
         return PREFIX + "rate=" + (isMaxRate() ? "max" : sizeText(rateBytesPerSecond))
                 + ",pattern=" + (pattern == Pattern.HOTSPOT ? "hotspot:" + hotPercent + "%" : pattern.word())
-                + ",wss=" + sizeText(wssBytes);
+                + ",wss=" + sizeText(wssBytes) + (fill ? ",fill=1" : "");
     }
 
     /**
      * The KVM workload guest's command line: {@code rate=<bytes|max> pattern=uniform|hotspot|sequential
-     * [hot=<percent>] wss=<bytes>}, plain decimal numbers as the guest wants them. {@code hot} appears only
+     * [hot=<percent>] wss=<bytes> [fill=1]}, plain decimal numbers as the guest wants them. {@code hot} appears only
      * for hotspot (the guest takes 1..100 and ignores it otherwise). A spec over all of RAM ({@code wss} 0)
      * asks for 3 GiB, the most the guest dirties, which the guest clamps to its usable RAM.
      */
@@ -178,7 +186,7 @@ public record WorkloadSpec(long rateBytesPerSecond, Pattern pattern, int hotPerc
         return "rate=" + (isMaxRate() ? "max" : Long.toString(rateBytesPerSecond))
                 + " pattern=" + pattern.word()
                 + (pattern == Pattern.HOTSPOT ? " hot=" + hotPercent : "")
-                + " wss=" + (wssBytes == 0 ? GUEST_ALL_RAM : wssBytes);
+                + " wss=" + (wssBytes == 0 ? GUEST_ALL_RAM : wssBytes) + (fill ? " fill=1" : "");
     }
 
     @Override

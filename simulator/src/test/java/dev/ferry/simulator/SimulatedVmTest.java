@@ -47,6 +47,17 @@ class SimulatedVmTest {
     }
 
     @Test
+    void fillWritesEveryWorkingSetPageOnceAndNothingElse() {
+        try (SimulatedVm vm = new SimulatedVm(1 << 20, 2, WorkloadSpec.parse("dirty:rate=0,wss=64K,fill=1"))) {
+            MemorySegment ram = vm.ram().getFirst().memory();
+            for (long page = 0; page < (1 << 20) / PAGE; page++) {
+                boolean written = ram.asSlice(page * PAGE, PAGE).mismatch(MemorySegment.ofArray(new byte[PAGE])) != -1;
+                assertEquals(page < 16, written, "page " + page);
+            }
+        }
+    }
+
+    @Test
     void laysOutRamLikeTheKvmVmm() {
         VmShape small = SimulatedVm.shapeFor(64L << 20, 2);
         assertEquals(1, small.ram().size());

@@ -3,6 +3,7 @@ package dev.ferry.simulator;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,7 +41,8 @@ class WorkloadSpecTest {
     @Test
     void specStringRoundTrips() {
         for (String text : new String[] {"dirty:rate=256M,pattern=hotspot:10%,wss=512M",
-                "dirty:rate=max,pattern=sequential,wss=0", "dirty:rate=12345,pattern=uniform,wss=3G"}) {
+                "dirty:rate=max,pattern=sequential,wss=0", "dirty:rate=12345,pattern=uniform,wss=3G",
+                "dirty:rate=0,pattern=sequential,wss=1000M,fill=1"}) {
             WorkloadSpec spec = WorkloadSpec.parse(text);
             assertEquals(text, spec.toSpecString());
             assertEquals(spec, WorkloadSpec.parse(spec.toSpecString()));
@@ -54,6 +56,9 @@ class WorkloadSpecTest {
         assertEquals("rate=max pattern=sequential wss=3221225472",
                 WorkloadSpec.parse("dirty:rate=max,pattern=sequential").toGuestCommandLine());
         assertEquals("rate=0 pattern=uniform wss=4096", WorkloadSpec.parse("dirty:rate=0,wss=4K").toGuestCommandLine());
+        assertEquals("rate=0 pattern=uniform wss=4096 fill=1",
+                WorkloadSpec.parse("dirty:rate=0,wss=4K,fill=1").toGuestCommandLine());
+        assertFalse(WorkloadSpec.parse("dirty:rate=0,wss=4K,fill=0").fill());
     }
 
     @Test
@@ -67,6 +72,7 @@ class WorkloadSpecTest {
         assertMessage("dirty:wss=lots", "bad wss 'lots'");
         assertMessage("dirty:wss=100", "bad wss '100'");
         assertMessage("dirty:speed=1M", "unknown key 'speed'");
+        assertMessage("dirty:fill=yes", "bad fill 'yes'");
         assertMessage("dirty:rate=1M,rate=2M", "key 'rate' given twice");
         assertMessage("dirty:rate", "bad part 'rate'");
         assertMessage("dirty:rate=1M,", "bad part ''");

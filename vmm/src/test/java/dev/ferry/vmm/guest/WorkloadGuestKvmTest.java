@@ -11,10 +11,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -60,6 +63,35 @@ class WorkloadGuestKvmTest {
                     + " per ms; debug console:\n" + guest.debug.text());
             assertTrue(guest.debug.text().startsWith("ferry-workload rate=0 pattern=uniform wss=67108864 timer=lapic"),
                     guest.debug.text());
+        }
+    }
+
+    @Test
+    void fillWritesTheWholeWorkingSetOnceAndThenNothing() throws Exception {
+        long wss = 32L << 20;
+        try (Booted guest = Booted.start("fill", "rate=0 wss=" + wss + " fill=1")) {
+            guest.awaitDebug("ferry-workload: filled " + wss / PAGE + " pages");
+            MemorySegment ram = guest.vm.ram().getFirst().memory();
+            MemorySegment zero = MemorySegment.ofArray(new byte[(int) PAGE]);
+            for (long page = WORKING_SET_BASE / PAGE; page < (WORKING_SET_BASE + wss) / PAGE; page++) {
+                assertNotEquals(-1, ram.asSlice(page * PAGE, PAGE).mismatch(zero), "page " + page + " not filled");
+            }
+            assertEquals(-1, ram.asSlice(WORKING_SET_BASE + wss, PAGE).mismatch(zero), "the page past the working set");
+            DirtyTracker tracker = guest.vm.dirtyTracker();
+            try (DirtyBitmap dirty = new DirtyBitmap(tracker.pageCount())) {
+                tracker.start();
+                try {
+                    tracker.sync(dirty);
+                    tracker.rearm(dirty, 0, dirty.pages());
+                    dirty.clearAll();
+                    guest.awaitHeartbeats(guest.vm.heartbeats().count() + 200);
+                    tracker.sync(dirty);
+                    assertEquals(0, dirty.countRange(WORKING_SET_BASE / PAGE, wss / PAGE),
+                            "working-set pages written after the fill");
+                } finally {
+                    tracker.stop();
+                }
+            }
         }
     }
 
