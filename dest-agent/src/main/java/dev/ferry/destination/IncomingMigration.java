@@ -1,5 +1,6 @@
 package dev.ferry.destination;
 
+import dev.ferry.proto.v1.BackingHint;
 import dev.ferry.proto.v1.Capability;
 import dev.ferry.proto.v1.Commit;
 import dev.ferry.proto.v1.DestinationFrame;
@@ -66,6 +67,8 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
     private boolean lz4;
     private MigratableVm vm;
     private PageInstaller installer;
+    private long pageCount;
+    private Prefaulter prefaulter;
     private PageDigestCheck digests;
     private int round = 1;
     private long roundPages;
@@ -98,6 +101,7 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
         try {
             switch (frame.getFrameCase()) {
                 case HELLO -> onHello(frame.getHello());
+                case BACKING_HINT -> onBackingHint(frame.getBackingHint());
                 case PAGE_BATCH -> onPageBatch(frame.getPageBatch(), received.pageData());
                 case ROUND_END -> onRoundEnd(frame.getRoundEnd());
                 case STATE_PROBE -> onStateProbe(frame.getStateProbe().getState().toByteArray());
@@ -166,6 +170,7 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
             refuse("this destination cannot build the source's VM: " + e.getMessage());
             return;
         }
+        pageCount = shape.pageCount();
         building = CompletableFuture.supplyAsync(() -> factory.create(shape),
                 task -> Thread.ofPlatform().daemon().name("ferry-receiver-vm-build").start(task));
         lz4 = hello.getCapabilitiesList().contains(Capability.CAPABILITY_LZ4);
@@ -194,6 +199,17 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
         return new VmShape(ram, spec.getVcpus(), spec.getCpuFeatures(), spec.getKind());
     }
 
+    private void onBackingHint(BackingHint hint) {
+        expect(State.RECEIVING, "BackingHint");
+        if (round != 1 || nextSequence != 1) {
+            throw new ProtocolViolation("BackingHint after round 1's first PageBatch");
+        }
+        if (prefaulter == null) {
+            prefaulter = new Prefaulter(pageCount);
+        }
+        prefaulter.add(hint);
+    }
+
     private void onPageBatch(PageBatch batch, List<ByteBuffer> data) {
         expect(State.RECEIVING, "PageBatch");
         if (finalRoundEnded) {
@@ -206,8 +222,15 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
             throw new ProtocolViolation("PageBatch " + batch.getSequence() + " of round " + batch.getRound()
                     + " during round " + round);
         }
-        roundPages += installer().install(batch, data);
+        PageInstaller pages = installer();
+        if (prefaulter != null) {
+            prefaulter.start(vm);
+        }
+        roundPages += pages.install(batch, data);
         nextSequence++;
+        if (prefaulter != null && round == 1) {
+            prefaulter.installedUpTo(pages.lastPage());
+        }
     }
 
     private void onRoundEnd(RoundEnd end) {
@@ -229,6 +252,10 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
                 .setPagesInstalled(installed.pagesInstalled())
                 .setPayloadBytes(installed.payloadBytes())).build());
         finalRoundEnded = end.getFinal();
+        if (prefaulter != null && round == 1) {
+            // Every hinted page has arrived by now.
+            prefaulter.stop();
+        }
         round++;
         roundPages = 0;
     }
@@ -391,6 +418,9 @@ final class IncomingMigration implements StreamObserver<ReceivedFrame> {
         state = State.FAILED;
         LOG.info(() -> "migration session " + sessionId + " discarded: " + reason);
         vm = null;
+        if (prefaulter != null) {
+            prefaulter.stopAndJoin();
+        }
         if (building != null) {
             // Never resumed: closed now, or as soon as its build ends.
             building.thenAccept(MigratableVm::close);

@@ -37,6 +37,7 @@ final class PageInstaller {
 
     private long pagesInstalled;
     private long payloadBytes;
+    private long lastPage = -1;
 
     PageInstaller(MigratableVm vm, boolean lz4Allowed) {
         this.vm = vm;
@@ -55,6 +56,11 @@ final class PageInstaller {
 
     long payloadBytes() {
         return payloadBytes;
+    }
+
+    /** The page number the last batch installed ended with (-1 before the first). */
+    long lastPage() {
+        return lastPage;
     }
 
     /**
@@ -175,6 +181,7 @@ final class PageInstaller {
         }
         pagesInstalled += pages;
         payloadBytes += dataSize;
+        lastPage = numbers.getLong((pages - 1) * 8);
         return pages;
     }
 

@@ -11,6 +11,7 @@ import dev.ferry.vm.VmShape;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 
@@ -26,6 +27,7 @@ final class BlankVm implements MigratableVm {
     private final List<GuestRam> ram = new ArrayList<>();
     private volatile RunState state = RunState.CREATED;
     private byte[] loaded;
+    private final BitSet backed = new BitSet();
 
     BlankVm(VmShape shape) {
         check(shape);
@@ -53,6 +55,16 @@ final class BlankVm implements MigratableVm {
 
     byte[] loadedState() {
         return loaded;
+    }
+
+    /** The pages {@link #backPages} was asked to back so far. */
+    synchronized BitSet backed() {
+        return (BitSet) backed.clone();
+    }
+
+    @Override
+    public synchronized void backPages(long firstPage, long pages) {
+        backed.set(Math.toIntExact(firstPage), Math.toIntExact(firstPage + pages));
     }
 
     @Override

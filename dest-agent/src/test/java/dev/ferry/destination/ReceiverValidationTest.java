@@ -1,6 +1,7 @@
 package dev.ferry.destination;
 
 import com.google.protobuf.ByteString;
+import dev.ferry.proto.v1.BackingHint;
 import dev.ferry.proto.v1.Commit;
 import dev.ferry.proto.v1.DestinationFrame;
 import dev.ferry.proto.v1.Hello;
@@ -27,12 +28,14 @@ import org.junit.jupiter.api.Test;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -272,6 +275,39 @@ class ReceiverValidationTest {
     @Test
     void aSequenceGapEndsTheSession() throws Exception {
         welcomed().send(frame(batch(1, 1, 1))).send(frame(batch(1, 3, 2))).assertFails("sequence 3 where 2 was next");
+    }
+
+    @Test
+    void aBackingHintAfterTheFirstBatchEndsTheSession() throws Exception {
+        welcomed().send(frame(batch(1, 1, 1))).send(backingHint(0, 1)).assertFails("BackingHint after round 1's first PageBatch");
+    }
+
+    @Test
+    void aBackingHintBeyondTheVmEndsTheSession() throws Exception {
+        long pages = RAM / MigratableVm.PAGE_SIZE;
+        welcomed().send(backingHint(0, new long[(int) (pages / 64) + 1])).assertFails("beyond the VM's " + pages + " pages");
+    }
+
+    @Test
+    void hintedPagesAreBackedAndTheSessionGoesOn() throws Exception {
+        RawSource source = welcomed().send(backingHint(0, 0b1110)).send(frame(batch(1, 1, 1)));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> built.size() == 1
+                && built.getFirst().backed().equals(BitSet.valueOf(new long[] {0b1110})));
+        source.send(frame(batch(1, 2, 2))).send(SourceFrame.newBuilder().setRoundEnd(RoundEnd.newBuilder()
+                .setRound(1).setPages(2).setLastSequence(2)).build());
+        Object progress = source.received.poll(5, TimeUnit.SECONDS);
+        assertTrue(progress instanceof DestinationFrame frame && frame.getProgress().getRound() == 1, String.valueOf(progress));
+        assertTrue(discarded.isEmpty(), discarded.toString());
+        source.out.onCompleted();
+    }
+
+    private static SourceFrame backingHint(long firstPage, long... words) {
+        ByteBuffer bitmap = ByteBuffer.allocate(words.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long word : words) {
+            bitmap.putLong(word);
+        }
+        return SourceFrame.newBuilder().setBackingHint(BackingHint.newBuilder().setFirstPage(firstPage)
+                .setBitmap(ByteString.copyFrom(bitmap.array()))).build();
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.ferry.source;
 
 import dev.ferry.dirty.DirtyBitmap;
 import dev.ferry.dirty.DirtyTracker;
+import dev.ferry.proto.v1.BackingHint;
 import dev.ferry.proto.v1.Capability;
 import dev.ferry.proto.v1.Commit;
 import dev.ferry.proto.v1.DestinationFrame;
@@ -34,6 +35,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 import com.google.protobuf.UnsafeByteOperations;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,6 +75,8 @@ public final class SourceMigration {
     /** How long to wait after Running for the destination's report of the guest's first heartbeat. */
     private static final long HEARTBEAT_REPORT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(600);
     private static final int DIGESTS_PER_FRAME = 262_144;
+    /** Bitmap words per BackingHint frame: 4 MiB of bitmap, the protocol's limit. */
+    private static final int HINT_WORDS_PER_FRAME = (4 << 20) / 8;
     private static final int AUTO_CONVERGE_START = 20;
     private static final int AUTO_CONVERGE_STEP = 10;
     private static final int AUTO_CONVERGE_MAX = 99;
@@ -431,6 +436,7 @@ public final class SourceMigration {
         long leastDirty = Long.MAX_VALUE;
         int roundsWithoutShrinking = 0;
         knownZeroPages = dropKnownZeroPages(tracker, dirty);
+        sendBackingHint(dirty);
         board.sent(knownZeroPages, 0, dirty.count(), 0);
         while (true) {
             int round = ++rounds;
@@ -555,6 +561,24 @@ public final class SourceMigration {
         try (DirtyBitmap mayBeNonZero = new DirtyBitmap(dirty.pages())) {
             vm.possiblyNonZeroPages(mayBeNonZero);
             return dirty.and(mayBeNonZero);
+        }
+    }
+
+    /**
+     * Names the pages round 1 will send, so the destination can back them with memory ahead of the batches
+     * (PROTOCOL.md, "Backing memory ahead").
+     */
+    private void sendBackingHint(DirtyBitmap round1) {
+        long words = round1.wordCount();
+        for (long first = 0; first < words; first += HINT_WORDS_PER_FRAME) {
+            int count = (int) Math.min(HINT_WORDS_PER_FRAME, words - first);
+            ByteBuffer bitmap = ByteBuffer.allocate(count * 8).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < count; i++) {
+                bitmap.putLong(round1.word(first + i));
+            }
+            link.send(SourceFrame.newBuilder().setBackingHint(BackingHint.newBuilder()
+                    .setFirstPage(first * 64).setBitmap(UnsafeByteOperations.unsafeWrap(bitmap.array()))).build(),
+                    interruption);
         }
     }
 
