@@ -570,11 +570,14 @@ public final class SourceMigration {
      */
     private void sendBackingHint(DirtyBitmap round1) {
         long words = round1.wordCount();
+        // The protocol wants no bit beyond the last page.
+        long lastWordMask = round1.pages() % 64 == 0 ? -1L : (1L << round1.pages() % 64) - 1;
         for (long first = 0; first < words; first += HINT_WORDS_PER_FRAME) {
             int count = (int) Math.min(HINT_WORDS_PER_FRAME, words - first);
             ByteBuffer bitmap = ByteBuffer.allocate(count * 8).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < count; i++) {
-                bitmap.putLong(round1.word(first + i));
+                long word = round1.word(first + i);
+                bitmap.putLong(first + i == words - 1 ? word & lastWordMask : word);
             }
             link.send(SourceFrame.newBuilder().setBackingHint(BackingHint.newBuilder()
                     .setFirstPage(first * 64).setBitmap(UnsafeByteOperations.unsafeWrap(bitmap.array()))).build(),

@@ -79,6 +79,18 @@ class SourceMigrationTest {
     }
 
     @Test
+    void aVmWhosePagesDoNotFillWholeBitmapWordsArrives() throws Exception {
+        // 259 + 67 pages: round 1's BackingHint ends inside a word and must name no page beyond the last.
+        runningSource(64, 5, 259 * 4096L, 67 * 4096L);
+        bench = new MigrationBench();
+
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults());
+
+        assertEquals("completed", report.getStatus(), report.getError());
+        assertSameMemory(source, bench.running.get());
+    }
+
+    @Test
     void verifyAndLz4PassOnAnHonestLink() throws Exception {
         runningSource(1024, 20, 32 * MIB);
         bench = new MigrationBench();
