@@ -35,8 +35,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 import com.google.protobuf.UnsafeByteOperations;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -569,19 +568,14 @@ public final class SourceMigration {
      * (PROTOCOL.md, "Backing memory ahead").
      */
     private void sendBackingHint(DirtyBitmap round1) {
-        long words = round1.wordCount();
-        // The protocol wants no bit beyond the last page.
-        long lastWordMask = round1.pages() % 64 == 0 ? -1L : (1L << round1.pages() % 64) - 1;
-        for (long first = 0; first < words; first += HINT_WORDS_PER_FRAME) {
-            int count = (int) Math.min(HINT_WORDS_PER_FRAME, words - first);
-            ByteBuffer bitmap = ByteBuffer.allocate(count * 8).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < count; i++) {
-                long word = round1.word(first + i);
-                bitmap.putLong(first + i == words - 1 ? word & lastWordMask : word);
-            }
+        long pagesPerFrame = HINT_WORDS_PER_FRAME * 64L;
+        for (long first = 0; first < round1.pages(); first += pagesPerFrame) {
+            long pages = Math.min(pagesPerFrame, round1.pages() - first);
+            byte[] bitmap = new byte[(int) ((pages + 63) >>> 6) * 8];
+            // KVM's layout, which is the protocol's on x86-64: little-endian words, nothing past the last page.
+            round1.copyWords(first, pages, MemorySegment.ofArray(bitmap));
             link.send(SourceFrame.newBuilder().setBackingHint(BackingHint.newBuilder()
-                    .setFirstPage(first * 64).setBitmap(UnsafeByteOperations.unsafeWrap(bitmap.array()))).build(),
-                    interruption);
+                    .setFirstPage(first).setBitmap(UnsafeByteOperations.unsafeWrap(bitmap))).build(), interruption);
         }
     }
 
