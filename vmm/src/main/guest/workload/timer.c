@@ -27,6 +27,7 @@
 #define APIC_DELIVERY_EXTINT    (7u << 8)
 #define APIC_DELIVERY_NMI       (4u << 8)
 #define CALIBRATION_TICKS       11      /* odd: the median is one of them */
+#define CALIBRATION_WINDOWS     5       /* windows tried before the last one is taken as it is */
 
 volatile uint32_t timer_ticks;
 volatile bool report_due;
@@ -123,19 +124,20 @@ static void wait_ticks(uint32_t count) {
  * median of single tick intervals. A vCPU the host descheduled sees a long interval, and the
  * ticks it missed then arrive back to back (short intervals); the median ignores both.
  */
-static uint32_t lapic_calibrate(uint32_t base) {
-    mmio_write32(base + APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
-    mmio_write32(base + APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
-    mmio_write32(base + APIC_TIMER_INITIAL, 0xffffffffu);
+/* One calibration window: the median of CALIBRATION_TICKS single-tick intervals; *mean gets their mean. */
+static uint32_t lapic_window(uint32_t base, uint32_t *mean) {
     uint32_t intervals[CALIBRATION_TICKS];
     wait_ticks(1);  /* start on a tick edge */
     uint32_t previous = mmio_read32(base + APIC_TIMER_CURRENT);
+    uint64_t sum = 0;
     for (int i = 0; i < CALIBRATION_TICKS; i++) {
         wait_ticks(1);
         uint32_t now = mmio_read32(base + APIC_TIMER_CURRENT);
         intervals[i] = previous - now;
+        sum += intervals[i];
         previous = now;
     }
+    *mean = (uint32_t) (sum / CALIBRATION_TICKS);
     /* Insertion sort: eleven values. */
     for (int i = 1; i < CALIBRATION_TICKS; i++) {
         uint32_t value = intervals[i];
@@ -146,6 +148,28 @@ static uint32_t lapic_calibrate(uint32_t base) {
         intervals[j + 1] = value;
     }
     return intervals[CALIBRATION_TICKS / 2];
+}
+
+/*
+ * APIC timer counts per PIT tick. A vCPU the host deschedules for a while skews a window two ways: the ticks
+ * it missed may arrive back to back afterwards (KVM reinjects them), which makes most intervals short, or
+ * one interval absorbs the whole stall. Either way the median and the mean of the window disagree; a window
+ * where they agree within an eighth is taken, else the last one.
+ */
+static uint32_t lapic_calibrate(uint32_t base) {
+    mmio_write32(base + APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
+    mmio_write32(base + APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
+    mmio_write32(base + APIC_TIMER_INITIAL, 0xffffffffu);
+    uint32_t median = 0;
+    for (int attempt = 0; attempt < CALIBRATION_WINDOWS; attempt++) {
+        uint32_t mean;
+        median = lapic_window(base, &mean);
+        uint32_t gap = median > mean ? median - mean : mean - median;
+        if (gap <= median / 8) {
+            break;
+        }
+    }
+    return median;
 }
 
 enum timer_source timer_start(enum timer_source wanted, bool heartbeat) {
