@@ -166,10 +166,10 @@ class SourceMigrationTest {
 
     @Test
     void autoConvergeThrottlesTheSameWorkloadUntilItFits() throws Exception {
-        runningSource(8192, 400, 48 * MIB);
+        runningSource(16384, 400, 64 * MIB);
         bench = new MigrationBench();
 
-        MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withBandwidth(200 * MIB)
                 .withMaxDowntime(Duration.ofMillis(20)).withMaxRounds(20).withAutoConverge(true));
 
         print(report);
@@ -217,11 +217,15 @@ class SourceMigrationTest {
 
     @Test
     void aStallTurnsOnAutoConvergeWhenToldTo() throws Exception {
-        runningSource(8192, 400, 48 * MIB);
+        // Capped, so that every round finds the whole working set dirty again, and 64 MiB take longer than the
+        // 20 ms allowed at any bandwidth this test may see once paused. From 90 % throttle on, the writer dirties
+        // 40 pages a ms, fewer than the 51 the cap sends.
+        runningSource(16384, 400, 64 * MIB);
         bench = new MigrationBench();
 
-        MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withMaxRounds(25)
-                .withMaxDowntime(Duration.ofMillis(20)).withOnStall(MigrationParameters.OnStall.AUTO_CONVERGE));
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults().withBandwidth(200 * MIB)
+                .withMaxRounds(25).withMaxDowntime(Duration.ofMillis(20))
+                .withOnStall(MigrationParameters.OnStall.AUTO_CONVERGE));
         print(report);
 
         assertEquals("completed", report.getStatus(), report.getError());
