@@ -91,6 +91,9 @@ final class FerryMigration {
                     "--memory", (c.memoryBytes() / BenchCase.MIB) + "M", "--workload", c.workload().ferrySpec(),
                     "--control", source));
             List<String> destinationCommand = new ArrayList<>(List.of("vmm", "incoming", "--control", destination));
+            if (c.preallocated()) {
+                destinationCommand.addAll(List.of("--prealloc", (c.memoryBytes() / BenchCase.MIB) + "M"));
+            }
             if (serialSockets) {
                 sockets = Files.createTempDirectory("ferry-bench-serial-");
                 sourceCommand.addAll(List.of("--serial", "unix:" + sockets.resolve("src.serial")));

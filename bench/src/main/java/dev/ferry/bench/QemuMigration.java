@@ -291,6 +291,9 @@ final class QemuMigration {
             command.add(bios.toString());
         }
         if (incomingPort != null) {
+            if (c.preallocated()) {
+                command.add("-mem-prealloc");
+            }
             command.add("-incoming");
             command.add("tcp:127.0.0.1:" + incomingPort);
         }

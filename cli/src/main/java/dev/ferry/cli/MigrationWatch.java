@@ -6,7 +6,6 @@ import dev.ferry.proto.v1.MigrationProgress;
 import dev.ferry.proto.v1.MigrationReport;
 import io.grpc.StatusRuntimeException;
 
-import java.io.PrintStream;
 import java.util.Iterator;
 
 /** Asks a source VMM to migrate and follows the progress stream to its report, drawing a bar on a terminal. */
@@ -15,18 +14,14 @@ final class MigrationWatch {
     }
 
     static MigrationReport run(HostPort source, MigrateRequest request, boolean showProgress) {
-        boolean terminal = showProgress && System.console() != null;
-        PrintStream err = System.err;
+        ProgressLine line = new ProgressLine(showProgress);
         MigrationReport report = null;
         try (ControlChannel channel = new ControlChannel(source)) {
             try {
                 Iterator<MigrationProgress> progress = MigrationControlGrpc.newBlockingStub(channel.channel()).migrate(request);
                 while (progress.hasNext()) {
                     MigrationProgress p = progress.next();
-                    if (terminal) {
-                        err.print("\r" + MigrationReportView.progressLine(p) + "\u001b[K");
-                        err.flush();
-                    }
+                    line.show(MigrationReportView.progressLine(p));
                     if (p.hasReport()) {
                         report = p.getReport();
                     }
@@ -34,9 +29,7 @@ final class MigrationWatch {
             } catch (StatusRuntimeException e) {
                 throw channel.failure("migrate", e);
             } finally {
-                if (terminal) {
-                    err.println();
-                }
+                line.end();
             }
         }
         if (report == null) {

@@ -98,7 +98,7 @@ final class VmmRunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        checkMemoryFitsHost(memory);
+        checkMemoryFitsHost("--memory", memory);
         MigratableVm vm = simulated ? simulatedVm() : kvmVm();
         vm.resume();
         return new VmmProcess(name, vm).serve(control, metrics, null);
@@ -166,10 +166,10 @@ final class VmmRunCommand implements Callable<Integer> {
         }
     }
 
-    static void checkMemoryFitsHost(long bytes) {
+    static void checkMemoryFitsHost(String option, long bytes) {
         long host = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
         if (bytes > host) {
-            throw new IllegalArgumentException("--memory " + Units.bytes(bytes) + " is more than this host's "
+            throw new IllegalArgumentException(option + " " + Units.bytes(bytes) + " is more than this host's "
                     + Units.bytes(host) + " of RAM");
         }
     }

@@ -108,6 +108,21 @@ class LiveMigrationKvmTest {
     }
 
     @Test
+    void aDestinationStartedWithPreallocReceivesIntoMemoryItBackedBefore() throws Exception {
+        Vmm source = runWorkload("dirty:rate=16M,pattern=sequential,wss=64M", "256M");
+        Vmm destination = incoming("--prealloc", "256M");
+
+        Report report = migrate(source, destination, "--verify");
+
+        assertEquals("completed", report.status(), report.text());
+        assertTrue(report.text().contains("\"verified\": true"), report.text());
+        String log = destination.process().output();
+        assertTrue(log.contains("preallocated 256.0 MiB of guest memory"), log);
+        assertTrue(log.contains("the arriving VM's 256.0 MiB of RAM are the preallocated memory"), log);
+        assertEquals(VmState.VM_STATE_RUNNING, destination.status().getState());
+    }
+
+    @Test
     void aGuestThatOutrunsTheLinkFailsWithoutAutoConvergeAndKeepsRunning() throws Exception {
         Vmm source = runWorkload(FAST_WRITER, "512M");
         Vmm destination = incoming();
@@ -214,9 +229,10 @@ class LiveMigrationKvmTest {
         return vmm;
     }
 
-    private Vmm incoming() throws InterruptedException {
+    private Vmm incoming(String... options) throws InterruptedException {
         int port = FerryProcess.freePort();
-        FerryProcess process = FerryProcess.start(work, "vmm", "incoming", "--name", "destination", "--control", "127.0.0.1:" + port);
+        FerryProcess process = FerryProcess.start(work, concat(new String[] {"vmm", "incoming", "--name", "destination",
+                "--control", "127.0.0.1:" + port}, options));
         processes.add(process);
         process.awaitControl(port, START);
         return new Vmm(process, port);

@@ -29,6 +29,7 @@ import dev.ferry.vmm.kvm.VcpuFd;
 import dev.ferry.vmm.kvm.VmFd;
 import dev.ferry.vmm.memory.GuestMemory;
 import dev.ferry.vmm.memory.KvmDirtyLogPort;
+import dev.ferry.vmm.memory.PreallocatedMemory;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,7 +85,7 @@ public final class KvmVm implements MigratableVm {
     /** The process's snapshotter (see {@link KvmOffer}), fetched on first use. */
     private VmStateSnapshotter snapshotter;
 
-    private KvmVm(VmConfig config) {
+    private KvmVm(VmConfig config, PreallocatedMemory reserve) {
         this.config = config;
         this.kvm = Kvm.open();
         VmFd vm = null;
@@ -112,7 +113,7 @@ public final class KvmVm implements MigratableVm {
                 manual = true;
             }
             this.manualDirtyProtect = manual;
-            mem = GuestMemory.create(vm, config.memoryBytes());
+            mem = GuestMemory.create(vm, config.memoryBytes(), reserve);
             table = KvmOffer.supportedCpuid(kvm);
             for (int id = 0; id < config.vcpus(); id++) {
                 VcpuFd vcpu = vm.createVcpu(id);
@@ -163,7 +164,12 @@ public final class KvmVm implements MigratableVm {
      * the first {@link #resume()} (a migration destination's switchover) only opens it.
      */
     public static KvmVm create(VmConfig config) {
-        KvmVm vm = new KvmVm(config);
+        return create(config, null);
+    }
+
+    /** As {@link #create(VmConfig)}, with its RAM taken from {@code reserve} (may be null) when that fits. */
+    public static KvmVm create(VmConfig config, PreallocatedMemory reserve) {
+        KvmVm vm = new KvmVm(config, reserve);
         try {
             config.boot().load(vm.memory, vm.vcpus.getFirst(), config.commandLine());
             for (VcpuLoop loop : vm.loops) {

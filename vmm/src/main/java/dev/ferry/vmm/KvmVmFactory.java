@@ -6,22 +6,31 @@ import dev.ferry.vm.VmShape;
 import dev.ferry.vmm.boot.BootSource;
 import dev.ferry.vmm.devices.SerialSink;
 import dev.ferry.vmm.memory.GuestMemory;
+import dev.ferry.vmm.memory.PreallocatedMemory;
 
 import java.util.Objects;
 
 /**
  * Builds an empty KVM VM of a migrating VM's shape, for a destination: same RAM layout and vCPU count, and
- * refused unless this host gives the guest exactly the same CPUID as the source did.
+ * refused unless this host gives the guest exactly the same CPUID as the source did. Its RAM is the
+ * destination's {@link PreallocatedMemory} when there is one and the VM fits.
  */
 public final class KvmVmFactory implements VmFactory {
     private final String name;
     private final SerialSink serial;
     private final SerialSink debugConsole;
+    private final PreallocatedMemory reserve;
 
     public KvmVmFactory(String name, SerialSink serial, SerialSink debugConsole) {
+        this(name, serial, debugConsole, null);
+    }
+
+    /** A factory whose first VM that fits takes {@code reserve} (null for none) as its RAM. */
+    public KvmVmFactory(String name, SerialSink serial, SerialSink debugConsole, PreallocatedMemory reserve) {
         this.name = Objects.requireNonNull(name, "name");
         this.serial = Objects.requireNonNull(serial, "serial");
         this.debugConsole = Objects.requireNonNull(debugConsole, "debugConsole");
+        this.reserve = reserve;
     }
 
     @Override
@@ -45,6 +54,6 @@ public final class KvmVmFactory implements VmFactory {
     public MigratableVm create(VmShape shape) {
         check(shape);
         return KvmVm.create(new VmConfig(name, shape.ramBytes(), shape.vcpus(), BootSource.nothing(), serial,
-                debugConsole, ""));
+                debugConsole, ""), reserve);
     }
 }

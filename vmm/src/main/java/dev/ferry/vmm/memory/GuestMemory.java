@@ -40,19 +40,30 @@ public final class GuestMemory implements AutoCloseable {
     private final List<GuestRam> ram;
     private final int[] slotFlags;
     private volatile LongConsumer hostWrites = page -> { };
+    private final boolean preallocated;
     private volatile boolean populateWorks = true;
 
-    private GuestMemory(VmFd vm, MemorySegment mapping, List<GuestRam> ram) {
+    private GuestMemory(VmFd vm, MemorySegment mapping, List<GuestRam> ram, boolean preallocated) {
         this.vm = vm;
         this.mapping = mapping;
         this.ram = List.copyOf(ram);
         this.slotFlags = new int[ram.size()];
+        this.preallocated = preallocated;
     }
 
     /** Maps {@code size} bytes (a positive multiple of 4 KiB) and registers them with the VM, logging off. */
     public static GuestMemory create(VmFd vm, long size) {
+        return create(vm, size, null);
+    }
+
+    /**
+     * As {@link #create(VmFd, long)}, but takes the memory from {@code reserve} (may be null) when it is still
+     * there and large enough: then every page is backed already and {@link #backPages} has nothing to do.
+     */
+    public static GuestMemory create(VmFd vm, long size, PreallocatedMemory reserve) {
         List<RamRegion> regions = layout(size);
-        MemorySegment mapping = Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
+        MemorySegment backed = reserve == null ? null : reserve.take(size);
+        MemorySegment mapping = backed != null ? backed : Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
                 Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
         List<GuestRam> ram = new ArrayList<>();
         long offset = 0;
@@ -62,7 +73,7 @@ public final class GuestMemory implements AutoCloseable {
             offset += region.size();
             firstPage += region.pages();
         }
-        GuestMemory memory = new GuestMemory(vm, mapping, ram);
+        GuestMemory memory = new GuestMemory(vm, mapping, ram, backed != null);
         try {
             for (int slot = 0; slot < ram.size(); slot++) {
                 memory.register(slot);
@@ -122,10 +133,10 @@ public final class GuestMemory implements AutoCloseable {
     /**
      * Backs VM-wide pages {@code [firstPage, firstPage + pages)} now with MADV_POPULATE_WRITE, one call instead
      * of a page fault per page (each a few microseconds on a nested host). A hint: on a kernel without it
-     * (before 5.14) this stops trying and the writes fault as usual.
+     * (before 5.14) this stops trying and the writes fault as usual; preallocated memory is backed already.
      */
     public void backPages(long firstPage, long pages) {
-        if (!populateWorks || pages <= 0) {
+        if (preallocated || !populateWorks || pages <= 0) {
             return;
         }
         for (GuestRam region : ram) {
@@ -149,6 +160,11 @@ public final class GuestMemory implements AutoCloseable {
 
     public long size() {
         return mapping.byteSize();
+    }
+
+    /** Whether this memory came from a {@link PreallocatedMemory}, every page backed before the VM existed. */
+    public boolean preallocated() {
+        return preallocated;
     }
 
     /** Where the dirty tracker learns of the VMM's own writes: called with each VM-wide page number written. */
