@@ -67,6 +67,8 @@ public final class SourceMigration {
     private static final int REARM_CHUNK = PageBatchEncoder.MAX_PAGES;
     /** Rounds without the dirty set shrinking before the migration counts as stalled. */
     static final int STALL_ROUNDS = 3;
+    /** Fresh round-trip samples a migration may take when the round trip decides whether it may switch over. */
+    private static final int MAX_ROUND_TRIP_RESAMPLES = 3;
     /** How often connecting looks for a cancel or the timeout between the channel's state changes. */
     private static final long CONNECT_CHECK_MS = 20;
     private static final double SHRINK_FACTOR = 0.95;
@@ -110,6 +112,7 @@ public final class SourceMigration {
     private long sendNanos;
     private long clockOffsetNanos;
     private long roundTripNanos;
+    private int roundTripResamples;
     private long probePauseSaveNanos;
     private long probeSentNanos;
     private long probeLoadNanos;
@@ -394,11 +397,29 @@ public final class SourceMigration {
         stateBytes = state.length;
         probeState = state;
         probeSentNanos = System.nanoTime();
-        link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
-                .setState(UnsafeByteOperations.unsafeWrap(state))).build(), interruption);
+        sendStateProbe(state);
         if (params.verify()) {
             verifyCostNanos = estimateVerifyCost();
         }
+    }
+
+    /**
+     * One more clock sample, over a link with nothing in flight: the destination answers a StateProbe at once
+     * when every batch before it is installed. The setup's samples can be inflated by the new connection and
+     * the busy first round (10 ms has been seen against 1 ms later), enough to price a tight --max-downtime out.
+     */
+    private void resampleRoundTrip() {
+        roundTripResamples++;
+        long sent = System.nanoTime();
+        sendStateProbe(probeState);
+        ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
+                interruption).getProbeLoaded();
+        clockSample(sent, loaded.getProbeReceivedClockNanos(), loaded.getDestinationClockNanos(), System.nanoTime());
+    }
+
+    private void sendStateProbe(byte[] state) {
+        link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
+                .setState(UnsafeByteOperations.unsafeWrap(state))).build(), interruption);
     }
 
     private void takeProbeAnswer() {
@@ -461,6 +482,14 @@ public final class SourceMigration {
             }
             double remainingBytes = remaining * bytesPerPage;
             expectedDowntimeMs = bandwidth.millisFor(remainingBytes) + switchoverOverheadMs();
+            while (expectedDowntimeMs > allowedDowntimeMs()
+                    && expectedDowntimeMs - roundTripNanos / 1e6 <= allowedDowntimeMs()
+                    && roundTripResamples < MAX_ROUND_TRIP_RESAMPLES) {
+                // The round trip alone decides whether the switchover fits: measure it again, over an idle link.
+                link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
+                resampleRoundTrip();
+                expectedDowntimeMs = bandwidth.millisFor(remainingBytes) + switchoverOverheadMs();
+            }
             roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
                     .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
                     .setDurationMs(roundSeconds * 1e3).setDirtiedPages(remaining).build());
@@ -669,8 +698,7 @@ public final class SourceMigration {
      */
     private void timeBurst(long bytes, long since) {
         burstPending = false;
-        link.send(SourceFrame.newBuilder().setStateProbe(StateProbe.newBuilder()
-                .setState(UnsafeByteOperations.unsafeWrap(probeState))).build(), interruption);
+        sendStateProbe(probeState);
         ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
                 interruption).getProbeLoaded();
         // The destination drains nothing before it has built its VM and answered the first probe.

@@ -197,6 +197,20 @@ class SourceMigrationTest {
     }
 
     @Test
+    void aRoundTripInflatedDuringSetupIsMeasuredAgainBeforeItPricesTheSwitchoverOut() throws Exception {
+        runningSource(1, 0, 32 * MIB);
+        bench = new MigrationBench(new SlowSetupAnswers(20));
+
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
+                .withMaxDowntime(Duration.ofMillis(10)));
+        print(report);
+
+        // Both setup samples say 20 ms or more; a switchover that waited for a round trip that long could not fit.
+        assertEquals("completed", report.getStatus(), report.getError());
+        assertSameMemory(source, bench.running.get());
+    }
+
+    @Test
     void aStallFailsWhenToldTo() throws Exception {
         // Capped rounds last as long as the cap makes them, however fast this host is, so every round finds about
         // as many pages dirty as the last: 32 MiB written at random, 400 pages a ms; even if the writer gets a
