@@ -148,26 +148,30 @@ final class PageInstaller {
         int lz4Index = 0;
         for (int i = 0; i < pages; i++) {
             long page = numbers.getLong(i * 8);
-            MemorySegment target = pageMemory(page);
+            // The region's memory and an offset rather than a slice per page: this loop runs for every page
+            // migrated, and the VMMs run C1, which allocates whatever a method creates.
+            GuestRam region = regionOf(page);
+            MemorySegment memory = region.memory();
+            long at = (page - region.firstPage()) * PAGE;
             byte kind = kinds.get(i);
             if (kind == PageKind.PAGE_KIND_ZERO_VALUE) {
                 // RAM arrives all zero (VmFactory's contract): writing zeros to a page never written would only
                 // cost a page fault and a backed page.
                 if (written.get((int) page)) {
-                    target.fill((byte) 0);
+                    memory.asSlice(at, PAGE).fill((byte) 0);
                     written.clear((int) page);
                 }
                 continue;
             }
             written.set((int) page);
             switch (kind) {
-                case PageKind.PAGE_KIND_RAW_VALUE -> payload.copyTo(target, PAGE);
+                case PageKind.PAGE_KIND_RAW_VALUE -> payload.copyTo(memory, at, PAGE);
                 default -> {
                     int size = sizes.getInt(lz4Index++ * 4);
-                    payload.copyTo(compressedSegment, size);
+                    payload.copyTo(compressedSegment, 0, size);
                     int produced;
                     try {
-                        produced = lz4.decompress(compressedBuffer, 0, size, target.asByteBuffer(), 0, PAGE);
+                        produced = lz4.decompress(compressedBuffer, 0, size, memory.asSlice(at, PAGE).asByteBuffer(), 0, PAGE);
                     } catch (RuntimeException e) {
                         throw new ProtocolViolation("batch " + batch.getSequence() + ": LZ4 page does not decompress: "
                                 + e.getMessage());
@@ -221,15 +225,15 @@ final class PageInstaller {
             this.pieces = pieces;
         }
 
-        /** Copies the next {@code length} payload bytes to the start of {@code target}. */
-        void copyTo(MemorySegment target, long length) {
-            long targetOffset = 0;
-            while (targetOffset < length) {
+        /** Copies the next {@code length} payload bytes to {@code target} at {@code targetOffset}. */
+        void copyTo(MemorySegment target, long targetOffset, long length) {
+            long end = targetOffset + length;
+            while (targetOffset < end) {
                 if (offset == current.byteSize()) {
                     current = MemorySegment.ofBuffer(pieces.get(next++));
                     offset = 0;
                 }
-                long chunk = Math.min(length - targetOffset, current.byteSize() - offset);
+                long chunk = Math.min(end - targetOffset, current.byteSize() - offset);
                 MemorySegment.copy(current, offset, target, targetOffset, chunk);
                 offset += chunk;
                 targetOffset += chunk;
@@ -237,10 +241,11 @@ final class PageInstaller {
         }
     }
 
-    private MemorySegment pageMemory(long page) {
-        for (GuestRam region : ram) {
+    private GuestRam regionOf(long page) {
+        for (int r = 0; r < ram.size(); r++) {
+            GuestRam region = ram.get(r);
             if (region.contains(page)) {
-                return region.memory().asSlice((page - region.firstPage()) * PAGE, PAGE);
+                return region;
             }
         }
         throw new ProtocolViolation("page " + page + " lies in no RAM region");

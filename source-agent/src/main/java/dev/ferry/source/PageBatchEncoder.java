@@ -61,13 +61,17 @@ final class PageBatchEncoder {
 
     /** Adds a page; returns true when the batch is full and must be taken with {@link #take}. */
     boolean add(long page) {
-        MemorySegment source = pageMemory(page);
+        // The region's memory and an offset rather than a slice per page: this runs for every page migrated,
+        // and the VMMs run C1, which allocates whatever a method creates.
+        GuestRam region = regionOf(page);
+        MemorySegment memory = region.memory();
+        long at = (page - region.firstPage()) * PAGE;
         putLong(numbers, pages * 8, page);
-        if (source.mismatch(ZERO_PAGE) == -1) {
+        if (MemorySegment.mismatch(memory, at, at + PAGE, ZERO_PAGE, 0, PAGE) == -1) {
             kinds[pages] = (byte) PageKind.PAGE_KIND_ZERO_VALUE;
             zeroPages++;
         } else {
-            MemorySegment.copy(source, 0, dataSegment, dataLength, PAGE);
+            MemorySegment.copy(memory, at, dataSegment, dataLength, PAGE);
             int size = lz4 == null ? PAGE : lz4.compress(data, dataLength, PAGE, compressed, 0, compressed.length);
             if (size <= LZ4_WORTH_IT) {
                 System.arraycopy(compressed, 0, data, dataLength, size);
@@ -125,7 +129,7 @@ final class PageBatchEncoder {
         return compressedPages;
     }
 
-    private MemorySegment pageMemory(long page) {
+    private GuestRam regionOf(long page) {
         GuestRam region = ram.get(regionIndex);
         if (!region.contains(page)) {
             regionIndex = 0;
@@ -134,7 +138,7 @@ final class PageBatchEncoder {
             }
             region = ram.get(regionIndex);
         }
-        return region.memory().asSlice((page - region.firstPage()) * PAGE, PAGE);
+        return region;
     }
 
     private static void putLong(byte[] target, int offset, long value) {
