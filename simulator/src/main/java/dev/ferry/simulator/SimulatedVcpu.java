@@ -1,5 +1,7 @@
 package dev.ferry.simulator;
 
+import dev.ferry.vm.HeartbeatRing;
+
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 

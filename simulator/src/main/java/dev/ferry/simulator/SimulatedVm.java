@@ -3,6 +3,7 @@ package dev.ferry.simulator;
 import dev.ferry.dirty.DirtyTracker;
 import dev.ferry.dirty.SoftwareDirtyTracker;
 import dev.ferry.vm.GuestRam;
+import dev.ferry.vm.HeartbeatRing;
 import dev.ferry.vm.Heartbeats;
 import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.RamRegion;

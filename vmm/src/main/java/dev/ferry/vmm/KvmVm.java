@@ -5,6 +5,7 @@ import dev.ferry.dirty.DirtyLogPort;
 import dev.ferry.dirty.DirtyTracker;
 import dev.ferry.dirty.KvmDirtyLogTracker;
 import dev.ferry.vm.GuestRam;
+import dev.ferry.vm.HeartbeatRing;
 import dev.ferry.vm.Heartbeats;
 import dev.ferry.vm.MigratableVm;
 import dev.ferry.vm.RamRegion;
@@ -17,7 +18,6 @@ import dev.ferry.vmm.state.VmStateCodec;
 import dev.ferry.vmm.state.VmStateSnapshotter;
 import dev.ferry.vmm.devices.DebugPort;
 import dev.ferry.vmm.devices.ExitCounters;
-import dev.ferry.vmm.devices.HeartbeatLog;
 import dev.ferry.vmm.devices.I8042;
 import dev.ferry.vmm.devices.IoBus;
 import dev.ferry.vmm.devices.PostPort;
@@ -52,6 +52,8 @@ public final class KvmVm implements MigratableVm {
     public static final long TSS_ADDRESS = 0xfffbd000L;
     public static final long IDENTITY_MAP_ADDRESS = 0xfffbc000L;
     public static final String KIND = "kvm";
+    /** Heartbeats kept: about 17 minutes of a 1 kHz guest's. */
+    private static final int HEARTBEAT_CAPACITY = 1 << 20;
 
     private final VmConfig config;
     private final Kvm kvm;
@@ -64,7 +66,7 @@ public final class KvmVm implements MigratableVm {
     private final List<VcpuLoop> loops = new ArrayList<>();
     private final RunGate gate = new RunGate();
     private final ExitCounters counters = new ExitCounters();
-    private final HeartbeatLog heartbeats = new HeartbeatLog();
+    private final HeartbeatRing heartbeats = new HeartbeatRing(HEARTBEAT_CAPACITY);
     private final IoBus io = new IoBus(counters);
     private final Uart16550 uart;
     private final I8042 i8042;

@@ -1,11 +1,13 @@
 package dev.ferry.vmm.devices;
 
+import dev.ferry.vm.HeartbeatRing;
+
 import java.util.ArrayDeque;
 
 /**
  * A 16550A UART on eight I/O ports (COM1: 0x3F8, IRQ 4). The transmitter is infinitely fast (LSR always
  * reports THRE|TEMT), each byte out goes to a {@link SerialSink} and is timestamped into a
- * {@link HeartbeatLog}. Received bytes come from {@link #receive}. Interrupts: received data and
+ * {@link HeartbeatRing}. Received bytes come from {@link #receive}. Interrupts: received data and
  * transmitter-empty, level-triggered on an {@link InterruptLine}.
  */
 public final class Uart16550 implements PortDevice {
@@ -45,7 +47,7 @@ public final class Uart16550 implements PortDevice {
 
     private final int base;
     private final SerialSink sink;
-    private final HeartbeatLog heartbeats;
+    private final HeartbeatRing heartbeats;
     private final ExitCounters counters;
     private final InterruptLine irq;
     private final ArrayDeque<Byte> rx = new ArrayDeque<>();
@@ -59,7 +61,7 @@ public final class Uart16550 implements PortDevice {
     private boolean thrInterrupt;
     private boolean irqLevel;
 
-    public Uart16550(int base, SerialSink sink, HeartbeatLog heartbeats, ExitCounters counters, InterruptLine irq) {
+    public Uart16550(int base, SerialSink sink, HeartbeatRing heartbeats, ExitCounters counters, InterruptLine irq) {
         this.base = base;
         this.sink = sink;
         this.heartbeats = heartbeats;

@@ -1,5 +1,6 @@
 package dev.ferry.vmm.devices;
 
+import dev.ferry.vm.HeartbeatRing;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -13,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class Uart16550Test {
     private static final int BASE = Uart16550.COM1;
     private final TextCapture out = new TextCapture();
-    private final HeartbeatLog beats = new HeartbeatLog(16);
+    private final HeartbeatRing beats = new HeartbeatRing(16);
     private final ExitCounters counters = new ExitCounters();
     private final List<Boolean> irq = new ArrayList<>();
     private final Uart16550 uart = new Uart16550(BASE, out, beats, counters, irq::add);
@@ -78,7 +79,7 @@ class Uart16550Test {
         uart.receive((byte) 1);
         uart.receive((byte) 2);
         Uart16550.State state = uart.state();
-        Uart16550 other = new Uart16550(BASE, SerialSink.none(), new HeartbeatLog(4), new ExitCounters(), InterruptLine.NONE);
+        Uart16550 other = new Uart16550(BASE, SerialSink.none(), new HeartbeatRing(4), new ExitCounters(), InterruptLine.NONE);
         other.restore(state);
         assertEquals(state.lcr(), other.state().lcr());
         assertEquals(0x42, other.read(BASE + 7, 1));

@@ -1,24 +1,22 @@
-package dev.ferry.simulator;
-
-import dev.ferry.vm.Heartbeats;
+package dev.ferry.vm;
 
 /**
- * The guest's heartbeats: one arrival time ({@link System#nanoTime()}) per 1 ms tick of vCPU 0, the latest
- * {@code capacity} of them kept. Written by one vCPU thread a thousand times a second, read by the engine
- * now and then, so a monitor is cheap enough and keeps the reads consistent.
+ * Arrival times of a guest's heartbeats ({@link System#nanoTime()}), the latest {@code capacity} of them, for the
+ * blackout a guest observes across a switchover. Written by one vCPU thread up to a thousand times a second and
+ * read by the engine now and then, so a monitor is cheap enough and keeps the reads consistent.
  */
-final class HeartbeatRing implements Heartbeats {
+public final class HeartbeatRing implements Heartbeats {
     private final long[] ring;
     private long count;
 
-    HeartbeatRing(int capacity) {
+    public HeartbeatRing(int capacity) {
         if (capacity < 2) {
-            throw new IllegalArgumentException("heartbeat ring of " + capacity + " entries");
+            throw new IllegalArgumentException("a heartbeat ring needs room for two, not " + capacity);
         }
         this.ring = new long[capacity];
     }
 
-    synchronized void record(long nanos) {
+    public synchronized void record(long nanos) {
         ring[(int) (count % ring.length)] = nanos;
         count++;
     }
@@ -37,7 +35,7 @@ final class HeartbeatRing implements Heartbeats {
     public synchronized long firstNanosAfter(long nanos) {
         long lo = oldest();
         long hi = count;
-        // Arrivals are monotonic: binary search for the first at or after nanos.
+        // Arrivals are in time order: binary search for the first at or after nanos (nanoTime may wrap).
         while (lo < hi) {
             long mid = (lo + hi) >>> 1;
             if (at(mid) - nanos < 0) {

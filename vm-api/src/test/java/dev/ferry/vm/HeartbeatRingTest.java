@@ -1,8 +1,9 @@
-package dev.ferry.simulator;
+package dev.ferry.vm;
 
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class HeartbeatRingTest {
     @Test
@@ -21,8 +22,14 @@ class HeartbeatRingTest {
         assertEquals(300, ring.firstNanosAfter(121));
         assertEquals(300, ring.firstNanosAfter(300));
         assertEquals(-1, ring.firstNanosAfter(316));
-        assertEquals(180, ring.largestGapNanos(0, 1000));
+        assertEquals(180, ring.largestGapNanos(0, 1000), "120 -> 300");
         assertEquals(10, ring.largestGapNanos(300, 1000));
-        assertEquals(-1, ring.largestGapNanos(121, 299));
+        assertEquals(-1, ring.largestGapNanos(121, 299), "no arrival is no gap");
+        assertEquals(-1, ring.largestGapNanos(312, 1000), "one arrival is no gap");
+    }
+
+    @Test
+    void needsRoomForTwo() {
+        assertThrows(IllegalArgumentException.class, () -> new HeartbeatRing(1));
     }
 }
