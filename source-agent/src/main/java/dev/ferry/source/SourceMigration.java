@@ -411,10 +411,15 @@ public final class SourceMigration {
     private void resampleRoundTrip() {
         roundTripResamples++;
         long sent = System.nanoTime();
-        sendStateProbe(probeState);
-        ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
-                interruption).getProbeLoaded();
+        ProbeLoaded loaded = probeAgain();
         clockSample(sent, loaded.getProbeReceivedClockNanos(), loaded.getDestinationClockNanos(), System.nanoTime());
+    }
+
+    /** Sends the probe state again as a marker; the answer comes once every batch before it is installed. */
+    private ProbeLoaded probeAgain() {
+        sendStateProbe(probeState);
+        return link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded", interruption)
+                .getProbeLoaded();
     }
 
     private void sendStateProbe(byte[] state) {
@@ -698,9 +703,7 @@ public final class SourceMigration {
      */
     private void timeBurst(long bytes, long since) {
         burstPending = false;
-        sendStateProbe(probeState);
-        ProbeLoaded loaded = link.expect(DestinationFrame.FrameCase.PROBE_LOADED, STAGE_TIMEOUT_NANOS, "ProbeLoaded",
-                interruption).getProbeLoaded();
+        ProbeLoaded loaded = probeAgain();
         // The destination drains nothing before it has built its VM and answered the first probe.
         long from = Math.max(since, link.awaitProbeLoaded(STAGE_TIMEOUT_NANOS, interruption).arrivedNanos());
         bandwidth.burst(bytes, System.nanoTime() - from - loaded.getLoadNanos() - roundTripNanos);
