@@ -3,7 +3,8 @@ package dev.ferry.source;
 /**
  * Bytes per second the link takes when nothing holds the sender back: each sample is bytes over the time
  * spent producing and sending them, without the time a bandwidth cap made the sender wait (no cap applies
- * once the guest is paused). Samples are smoothed with an exponentially weighted moving average.
+ * once the guest is paused). Samples are smoothed with an exponentially weighted moving average, twice: as
+ * the live rounds saw them, and scaled by the {@link PausedSpeedup} each round measured, for the final phase.
  */
 final class BandwidthEstimate {
     private static final double WEIGHT = 0.5;
@@ -11,14 +12,21 @@ final class BandwidthEstimate {
     private static final long MIN_SAMPLE_BYTES = 4L << 20;
 
     private double sampled;
+    private double sampledPaused;
     private double burstBytesPerSecond;
 
-    void sample(long bytes, long uncappedNanos) {
+    /** A live round's bytes over its uncapped time; {@code pausedSpeedup} says how much faster a paused one runs. */
+    void sample(long bytes, long uncappedNanos, double pausedSpeedup) {
         if (uncappedNanos <= 0 || bytes == 0 || (known() && bytes < MIN_SAMPLE_BYTES)) {
             return;
         }
         double sample = bytes / (uncappedNanos / 1e9);
-        sampled = sampled == 0 ? sample : WEIGHT * sample + (1 - WEIGHT) * sampled;
+        sampled = smooth(sampled, sample);
+        sampledPaused = smooth(sampledPaused, sample * Math.max(1, pausedSpeedup));
+    }
+
+    private static double smooth(double average, double sample) {
+        return average == 0 ? sample : WEIGHT * sample + (1 - WEIGHT) * average;
     }
 
     /**
@@ -35,15 +43,25 @@ final class BandwidthEstimate {
         return bytesPerSecond() > 0;
     }
 
+    /** What the live rounds get. */
     double bytesPerSecond() {
-        if (burstBytesPerSecond == 0) {
-            return sampled;
-        }
-        return sampled == 0 ? burstBytesPerSecond : Math.min(sampled, burstBytesPerSecond);
+        return bounded(sampled);
     }
 
-    /** Milliseconds to send {@code bytes}, or +infinity while unknown. */
-    double millisFor(double bytes) {
-        return known() ? bytes / bytesPerSecond() * 1e3 : Double.POSITIVE_INFINITY;
+    /** What the final phase gets, with the guest paused. */
+    double pausedBytesPerSecond() {
+        return bounded(sampledPaused);
+    }
+
+    private double bounded(double samples) {
+        if (burstBytesPerSecond == 0) {
+            return samples;
+        }
+        return samples == 0 ? burstBytesPerSecond : Math.min(samples, burstBytesPerSecond);
+    }
+
+    /** Milliseconds the paused final phase takes to send {@code bytes}, or +infinity while unknown. */
+    double pausedMillisFor(double bytes) {
+        return known() ? bytes / pausedBytesPerSecond() * 1e3 : Double.POSITIVE_INFINITY;
     }
 }

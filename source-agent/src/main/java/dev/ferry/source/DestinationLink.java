@@ -33,6 +33,7 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     private final AtomicReference<ProbeAnswer> probeAnswer = new AtomicReference<>();
     private volatile ClientCallStreamObserver<SourceFrame> call;
     private long setupHoldNanos;
+    private long windowWaitNanos;
     private volatile String broken;
     private volatile boolean finished;
 
@@ -99,6 +100,11 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
         return setupHoldNanos;
     }
 
+    /** How long sends have waited for flow-control window in all: the link or the destination was behind. */
+    long windowWaitNanos() {
+        return windowWaitNanos;
+    }
+
     Progress lastProgress() {
         return lastProgress.get();
     }
@@ -117,6 +123,7 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
                 ready.awaitNanos(POLL_NANOS);
             }
             if (waitStart != 0) {
+                windowWaitNanos += System.nanoTime() - waitStart;
                 ProbeAnswer answer = probeAnswer.get();
                 long end = answer == null ? System.nanoTime() : Math.min(System.nanoTime(), answer.arrivedNanos());
                 setupHoldNanos += Math.max(0, end - waitStart);

@@ -102,6 +102,7 @@ public final class SourceMigration {
     // Engine-thread state.
     private final DestinationLink link = new DestinationLink();
     private final BandwidthEstimate bandwidth = new BandwidthEstimate();
+    private PausedSpeedup pausedSpeedup;
     private final List<RoundReport> roundReports = new ArrayList<>();
     private PageBatchEncoder encoder;
     private TokenBucket cap;
@@ -175,6 +176,7 @@ public final class SourceMigration {
         encoder = new PageBatchEncoder(vm.ram(), params.compression() == MigrationParameters.PageCompression.LZ4);
         cap = params.bandwidthBytesPerSecond() > 0 ? new TokenBucket(params.bandwidthBytesPerSecond()) : null;
         burstPending = cap != null;
+        pausedSpeedup = new PausedSpeedup(vm::vcpuCpuNanos, link::windowWaitNanos, channel.authority());
         boolean wasRunning = vm.runState() == RunState.RUNNING;
         DirtyTracker tracker = vm.dirtyTracker();
         MigrationReport.Builder report = MigrationReport.newBuilder().setMode("precopy")
@@ -452,7 +454,7 @@ public final class SourceMigration {
     /** Pause + save + state transfer + load + the Prepared/Commit round trip (+ verify), in ms. */
     private double switchoverOverheadMs() {
         double fixed = (probePauseSaveNanos + probeLoadNanos + roundTripNanos + verifyCostNanos) / 1e6;
-        return fixed + bandwidth.millisFor(stateBytes);
+        return fixed + bandwidth.pausedMillisFor(stateBytes);
     }
 
     private void precopy(DirtyTracker tracker, DirtyBitmap dirty) {
@@ -467,7 +469,9 @@ public final class SourceMigration {
             int round = ++rounds;
             board.round(round);
             long roundStart = System.nanoTime();
+            pausedSpeedup.roundStarts();
             RoundTotals totals = sendRound(round, dirty, tracker, true);
+            pausedSpeedup.roundEnds();
             endRound(round, totals, false);
             if (round == 1) {
                 totals = totals.withKnownZero(knownZeroPages);
@@ -478,7 +482,7 @@ public final class SourceMigration {
             long remaining = dirty.count();
             double roundSeconds = Math.max(1e-6, (System.nanoTime() - roundStart) / 1e9);
             dirtyRate = remaining / roundSeconds;
-            bandwidth.sample(totals.wireBytes, totals.uncappedNanos);
+            bandwidth.sample(totals.wireBytes, totals.uncappedNanos, pausedSpeedup.factor());
             // Dirty pages are pages the guest wrote: price them like the non-zero pages of this round. Averaging
             // over a first round's zero pages would make the last round look ten times cheaper than it is.
             long nonZeroPages = totals.pages - totals.zeroPages;
@@ -486,14 +490,14 @@ public final class SourceMigration {
                 bytesPerPage = Math.max(1.0, (double) totals.payloadBytes / nonZeroPages);
             }
             double remainingBytes = remaining * bytesPerPage;
-            expectedDowntimeMs = bandwidth.millisFor(remainingBytes) + switchoverOverheadMs();
+            expectedDowntimeMs = bandwidth.pausedMillisFor(remainingBytes) + switchoverOverheadMs();
             while (expectedDowntimeMs > allowedDowntimeMs()
                     && expectedDowntimeMs - roundTripNanos / 1e6 <= allowedDowntimeMs()
                     && roundTripResamples < MAX_ROUND_TRIP_RESAMPLES) {
                 // The round trip alone decides whether the switchover fits: measure it again, over an idle link.
                 link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
                 resampleRoundTrip();
-                expectedDowntimeMs = bandwidth.millisFor(remainingBytes) + switchoverOverheadMs();
+                expectedDowntimeMs = bandwidth.pausedMillisFor(remainingBytes) + switchoverOverheadMs();
             }
             roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
                     .setZeroPages(totals.zeroPages).setBytes(totals.payloadBytes)
@@ -515,7 +519,7 @@ public final class SourceMigration {
                 // The guest kept writing while the round drained to the destination: price what the pause will
                 // really find, and run another round instead if that no longer fits.
                 tracker.sync(dirty);
-                expectedDowntimeMs = bandwidth.millisFor(dirty.count() * bytesPerPage) + switchoverOverheadMs();
+                expectedDowntimeMs = bandwidth.pausedMillisFor(dirty.count() * bytesPerPage) + switchoverOverheadMs();
                 if (expectedDowntimeMs <= allowedDowntimeMs()) {
                     return;
                 }
@@ -528,7 +532,7 @@ public final class SourceMigration {
                 throw MigrationFailure.failed("stalled: the dirty set has not shrunk below " + leastDirty + " pages for "
                         + STALL_ROUNDS + " rounds (" + describeConvergence(remaining) + ")");
             }
-            if (bandwidth.millisFor(remainingBytes) < 1 && expectedDowntimeMs > allowedDowntimeMs()) {
+            if (bandwidth.pausedMillisFor(remainingBytes) < 1 && expectedDowntimeMs > allowedDowntimeMs()) {
                 // Nothing left to send and still over budget: more rounds or a throttle cannot help.
                 throw MigrationFailure.failed("the switchover alone exceeds the max downtime: "
                         + describeConvergence(remaining));
@@ -558,11 +562,11 @@ public final class SourceMigration {
     private String describeConvergence(long remaining) {
         return String.format("expected downtime %.1f ms > %.1f ms planned for (max %d ms less a %.0f %% margin%s) "
                         + "with %d pages dirty, dirty rate %.0f pages/s, "
-                        + "bandwidth %.1f MB/s, switchover overhead %.1f ms (pause+save %.2f, load %.2f, "
+                        + "bandwidth %.1f MB/s live, %.1f MB/s paused, switchover overhead %.1f ms (pause+save %.2f, load %.2f, "
                         + "round trip %.2f, verify %.2f, %d state bytes)",
                 expectedDowntimeMs, allowedDowntimeMs(), params.maxDowntime().toMillis(),
                 (1 - CONVERGENCE_MARGIN) * 100, verifyCostNanos > 0 ? ", plus the verify" : "", remaining, dirtyRate,
-                bandwidth.bytesPerSecond() / 1e6, switchoverOverheadMs(), probePauseSaveNanos / 1e6,
+                bandwidth.bytesPerSecond() / 1e6, bandwidth.pausedBytesPerSecond() / 1e6, switchoverOverheadMs(), probePauseSaveNanos / 1e6,
                 probeLoadNanos / 1e6, roundTripNanos / 1e6, verifyCostNanos / 1e6, stateBytes);
     }
 

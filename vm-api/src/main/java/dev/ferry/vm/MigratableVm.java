@@ -68,6 +68,15 @@ public interface MigratableVm extends AutoCloseable {
     /** The guest's heartbeats, for the guest-observed blackout; {@link Heartbeats#NONE} for guests without. */
     Heartbeats heartbeats();
 
+    /**
+     * CPU time the vCPU threads have used so far, in nanoseconds, or -1 where the VM cannot tell (the default).
+     * The engine reads it at both ends of a pre-copy round: on a host with no idle CPU, the cores a busy guest
+     * kept are the cores the paused final phase gets back.
+     */
+    default long vcpuCpuNanos() {
+        return -1;
+    }
+
     /** Counters a VM exposes to status displays (exits, unknown-port accesses, ...), by name. */
     java.util.Map<String, Long> counters();
 

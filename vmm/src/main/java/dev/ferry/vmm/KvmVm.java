@@ -31,6 +31,8 @@ import dev.ferry.vmm.memory.GuestMemory;
 import dev.ferry.vmm.memory.KvmDirtyLogPort;
 import dev.ferry.vmm.memory.PreallocatedMemory;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -367,6 +369,21 @@ public final class KvmVm implements MigratableVm {
     @Override
     public Heartbeats heartbeats() {
         return heartbeats;
+    }
+
+    @Override
+    public long vcpuCpuNanos() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long total = 0;
+        for (VcpuLoop loop : loops) {
+            Thread thread = loop.thread();
+            long nanos = thread == null ? -1 : threads.getThreadCpuTime(thread.threadId());
+            if (nanos < 0) {
+                return -1;
+            }
+            total += nanos;
+        }
+        return total;
     }
 
     @Override

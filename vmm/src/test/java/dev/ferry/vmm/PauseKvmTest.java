@@ -48,6 +48,25 @@ class PauseKvmTest {
     }
 
     @Test
+    void theVcpusCpuTimeGrowsWhileTheGuestSpinsAndStandsStillWhilePaused() throws Exception {
+        long load = LongModePayload.DEFAULT_LOAD_ADDRESS;
+        try (KvmVm vm = KvmVm.create(VmConfig.of("cpu-time", 4 << 20, 1, new LongModePayload(SPIN, load, load)))) {
+            vm.resume();
+            long start = vm.vcpuCpuNanos();
+            long wallStart = System.nanoTime();
+            Thread.sleep(300);
+            long spun = vm.vcpuCpuNanos() - start;
+            long wall = System.nanoTime() - wallStart;
+            // A spinning vCPU is on a core whenever the host lets it: at least a fifth of the wall time even here.
+            assertTrue(spun > wall / 5 && spun <= wall + 20_000_000L, "vCPU CPU " + spun + " ns in " + wall + " ns");
+            vm.pause();
+            long paused = vm.vcpuCpuNanos();
+            Thread.sleep(200);
+            assertTrue(vm.vcpuCpuNanos() - paused < 20_000_000L, "a paused vCPU thread uses no CPU");
+        }
+    }
+
+    @Test
     void aThrottledGuestStillRunsAndCanBeUnthrottled() throws Exception {
         long load = LongModePayload.DEFAULT_LOAD_ADDRESS;
         try (KvmVm vm = KvmVm.create(VmConfig.of("throttle", 4 << 20, 1, new LongModePayload(SPIN, load, load)))) {
