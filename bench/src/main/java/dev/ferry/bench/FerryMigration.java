@@ -132,6 +132,9 @@ final class FerryMigration {
                 migrate.add("--max-downtime");
                 migrate.add(c.maxDowntimeMs() + "ms");
             }
+            if (c.autoConverge()) {
+                migrate.addAll(List.of("--on-stall", "auto-converge"));
+            }
             raw.put("command", "ferry " + String.join(" ", migrate));
             long start = System.nanoTime();
             Result result = execute(migrate, timeout.plusSeconds(60), logs.resolve(tag + "-ferry-migrate.log"));

@@ -322,6 +322,7 @@ public final class MigrationBenchmark {
             entry.put("memory_bytes", c.memoryBytes());
             entry.put("workload", c.engine() == BenchCase.Engine.FERRY ? c.workload().ferrySpec() : c.workload().multibootCommandLine());
             entry.put("max_downtime_ms", c.maxDowntimeMs());
+            entry.put("auto_converge", c.autoConverge());
             entry.put("counterpart", c.counterpart());
             Map<String, Object> stats = new LinkedHashMap<>();
             stats.put("total_ms", Stats.of(done.stream().map(MigrationRun::totalMs).toList()).json());

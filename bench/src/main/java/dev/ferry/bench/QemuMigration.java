@@ -174,6 +174,10 @@ final class QemuMigration {
             if (!parameters.isEmpty()) {
                 sourceQmp.execute("migrate-set-parameters", parameters);
             }
+            if (c.autoConverge()) {
+                sourceQmp.execute("migrate-set-capabilities", Map.of("capabilities",
+                        List.of(Map.of("capability", "auto-converge", "state", true))));
+            }
             Map<String, Object> effective = sourceQmp.executeForObject("query-migrate-parameters", Map.of());
             raw.put("max_bandwidth", effective.get("max-bandwidth"));
             raw.put("downtime_limit_ms", effective.get("downtime-limit"));

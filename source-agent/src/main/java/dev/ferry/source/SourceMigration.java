@@ -67,8 +67,8 @@ public final class SourceMigration {
     private static final int REARM_CHUNK = PageBatchEncoder.MAX_PAGES;
     /** Rounds without the dirty set shrinking before the migration counts as stalled. */
     static final int STALL_ROUNDS = 3;
-    /** Fresh round-trip samples a migration may take when the round trip decides whether it may switch over. */
-    private static final int MAX_ROUND_TRIP_RESAMPLES = 3;
+    /** Fresh samples of the switchover's fixed costs a migration may take when they decide whether it may switch. */
+    private static final int MAX_SWITCHOVER_RESAMPLES = 3;
     /** How often connecting looks for a cancel or the timeout between the channel's state changes. */
     private static final long CONNECT_CHECK_MS = 20;
     private static final double SHRINK_FACTOR = 0.95;
@@ -113,7 +113,7 @@ public final class SourceMigration {
     private long sendNanos;
     private long clockOffsetNanos;
     private long roundTripNanos;
-    private int roundTripResamples;
+    private int switchoverResamples;
     private long probePauseSaveNanos;
     private long probeSentNanos;
     private long probeLoadNanos;
@@ -379,6 +379,18 @@ public final class SourceMigration {
      * VM, and the first pages wait in the link instead of behind that build.
      */
     private void probeSwitchover(boolean wasRunning) {
+        byte[] state = timePauseAndSave(wasRunning);
+        stateBytes = state.length;
+        probeState = state;
+        probeSentNanos = System.nanoTime();
+        sendStateProbe(state);
+        if (params.verify()) {
+            verifyCostNanos = estimateVerifyCost();
+        }
+    }
+
+    /** Pauses (if running), saves the state, resumes, and keeps the time the pause and the save took. */
+    private byte[] timePauseAndSave(boolean wasRunning) {
         long start = System.nanoTime();
         byte[] state;
         long saved;
@@ -396,25 +408,25 @@ public final class SourceMigration {
         }
         // The source's resume is the probe's, not the switchover's: there the destination resumes.
         probePauseSaveNanos = saved - start;
-        stateBytes = state.length;
-        probeState = state;
-        probeSentNanos = System.nanoTime();
-        sendStateProbe(state);
-        if (params.verify()) {
-            verifyCostNanos = estimateVerifyCost();
-        }
+        return state;
     }
 
     /**
-     * One more clock sample, over a link with nothing in flight: the destination answers a StateProbe at once
-     * when every batch before it is installed. The setup's samples can be inflated by the new connection and
-     * the busy first round (10 ms has been seen against 1 ms later), enough to price a tight --max-downtime out.
+     * Measures the switchover's fixed costs again, as the switchover will meet them: once {@code round} is
+     * installed, with nothing in flight. One more pause + save + resume here, then a clock sample and a load
+     * over the idle link (the destination answers a StateProbe once every batch before it is installed). The
+     * setup's samples can be inflated by the new connection and the busy first round (a 10 ms round trip and
+     * a 2.7 ms pause have been seen against 1 ms and 0.2 ms later), enough to price a tight --max-downtime out.
      */
-    private void resampleRoundTrip() {
-        roundTripResamples++;
+    private void resampleSwitchover(int round) {
+        switchoverResamples++;
+        link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
+        probeState = timePauseAndSave(vm.runState() == RunState.RUNNING);
+        stateBytes = probeState.length;
         long sent = System.nanoTime();
         ProbeLoaded loaded = probeAgain();
         clockSample(sent, loaded.getProbeReceivedClockNanos(), loaded.getDestinationClockNanos(), System.nanoTime());
+        probeLoadNanos = loaded.getLoadNanos();
     }
 
     /** Sends the probe state again as a marker; the answer comes once every batch before it is installed. */
@@ -492,11 +504,10 @@ public final class SourceMigration {
             double remainingBytes = remaining * bytesPerPage;
             expectedDowntimeMs = bandwidth.pausedMillisFor(remainingBytes) + switchoverOverheadMs();
             while (expectedDowntimeMs > allowedDowntimeMs()
-                    && expectedDowntimeMs - roundTripNanos / 1e6 <= allowedDowntimeMs()
-                    && roundTripResamples < MAX_ROUND_TRIP_RESAMPLES) {
-                // The round trip alone decides whether the switchover fits: measure it again, over an idle link.
-                link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
-                resampleRoundTrip();
+                    && expectedDowntimeMs - (roundTripNanos + probePauseSaveNanos) / 1e6 <= allowedDowntimeMs()
+                    && switchoverResamples < MAX_SWITCHOVER_RESAMPLES) {
+                // The fixed costs decide whether the switchover fits: measure them again, as it will meet them.
+                resampleSwitchover(round);
                 expectedDowntimeMs = bandwidth.pausedMillisFor(remainingBytes) + switchoverOverheadMs();
             }
             roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)

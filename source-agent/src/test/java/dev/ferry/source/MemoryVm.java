@@ -13,11 +13,14 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A test-only VM over off-heap memory: a "vCPU" thread that writes into a working set of pages (marking
@@ -35,6 +38,8 @@ final class MemoryVm implements MigratableVm {
     private volatile RunState state = RunState.CREATED;
     private volatile int throttle;
     private volatile boolean writes = true;
+    private final AtomicInteger slowPauses = new AtomicInteger();
+    private volatile Duration slowPauseDelay = Duration.ZERO;
     private byte[] loaded = new byte[] {1};
     private Thread vcpu;
 
@@ -106,8 +111,18 @@ final class MemoryVm implements MigratableVm {
         return state;
     }
 
+    /** Fault injection: the next {@code count} pauses take {@code delay} longer, as a busy host's can. */
+    MemoryVm withSlowPauses(int count, Duration delay) {
+        slowPauses.set(count);
+        slowPauseDelay = delay;
+        return this;
+    }
+
     @Override
     public void pause() {
+        if (slowPauses.getAndDecrement() > 0) {
+            LockSupport.parkNanos(slowPauseDelay.toNanos());
+        }
         synchronized (cpu) {
             if (state == RunState.RUNNING) {
                 state = RunState.PAUSED;

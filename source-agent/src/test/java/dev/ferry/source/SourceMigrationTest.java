@@ -211,6 +211,22 @@ class SourceMigrationTest {
     }
 
     @Test
+    void aPauseSlowedDuringSetupIsMeasuredAgainBeforeItPricesTheSwitchoverOut() throws Exception {
+        // The setup's probe pause takes 30 ms, as a pause can on a busy host; later ones take what they take.
+        runningSource(1, 0, 32 * MIB).withSlowPauses(1, Duration.ofMillis(30));
+        bench = new MigrationBench();
+
+        MigrationReport report = bench.migrate(source, MigrationParameters.defaults()
+                .withMaxDowntime(Duration.ofMillis(10)));
+        print(report);
+
+        // Priced at the setup's sample, the switchover alone would exceed the limit and the migration would fail.
+        assertEquals("completed", report.getStatus(), report.getError());
+        assertTrue(report.getDowntimeMs() < 30, "downtime " + report.getDowntimeMs());
+        assertSameMemory(source, bench.running.get());
+    }
+
+    @Test
     void aStallFailsWhenToldTo() throws Exception {
         // Capped rounds last as long as the cap makes them, however fast this host is, so every round finds about
         // as many pages dirty as the last: 32 MiB written at random, 400 pages a ms; even if the writer gets a
