@@ -153,6 +153,7 @@ final class FerryMigration {
                 raw.put("harness_blackout_ms", measured);
                 return new MigrationRun(c.name(), repetition, MigrationRun.Outcome.COMPLETED, "completed",
                         number(report.get("total_ms")), number(report.get("setup_ms")), number(report.get("downtime_ms")),
+                        number(report.get("expected_downtime_ms")),
                         measured != null ? measured : blackout, integer(report.get("rounds")),
                         integer(report.get("ram_total_bytes")), integer(report.get("transferred_bytes")),
                         precopyBytes(report), number(report.get("dirty_rate_pages_per_s")), raw);

@@ -328,6 +328,7 @@ public final class MigrationBenchmark {
             stats.put("total_ms", Stats.of(done.stream().map(MigrationRun::totalMs).toList()).json());
             stats.put("setup_ms", Stats.of(done.stream().map(MigrationRun::setupMs).toList()).json());
             stats.put("downtime_ms", Stats.of(done.stream().map(MigrationRun::downtimeMs).toList()).json());
+            stats.put("expected_downtime_ms", Stats.of(done.stream().map(MigrationRun::expectedDowntimeMs).toList()).json());
             stats.put("guest_blackout_ms", Stats.of(done.stream().map(MigrationRun::blackoutMs).toList()).json());
             stats.put("rounds", Stats.of(done.stream().map(MigrationRun::rounds).toList()).json());
             stats.put("transferred_bytes", Stats.of(done.stream().map(MigrationRun::transferredBytes).toList()).json());

@@ -9,11 +9,13 @@ import java.util.Map;
  * Figures are null where the run did not produce them; {@code raw} keeps what the engine itself reported.
  * {@code dirtyPagesPerS} is the guest's dirty rate as the engine last measured it: the same guest dirties at
  * different rates under different accelerators, and the comparison is only fair where these are close.
- * {@code precopyBytes} is what the engine sent of non-zero pages before it paused the guest (see
+ * {@code expectedDowntimeMs} is Ferry's estimate of the downtime when it decided to stop and copy (null for
+ * QEMU, see {@link QemuMigration}). {@code precopyBytes} is what the engine sent of non-zero pages before it paused the guest (see
  * {@link #precopyMibPerS}).
  */
 record MigrationRun(String caseName, int repetition, Outcome outcome, String detail,
-                    Double totalMs, Double setupMs, Double downtimeMs, Double blackoutMs, Long rounds,
+                    Double totalMs, Double setupMs, Double downtimeMs, Double expectedDowntimeMs, Double blackoutMs,
+                    Long rounds,
                     Long ramBytes, Long transferredBytes, Long precopyBytes, Double dirtyPagesPerS,
                     Map<String, Object> raw) {
     enum Outcome {
@@ -26,7 +28,8 @@ record MigrationRun(String caseName, int repetition, Outcome outcome, String det
     }
 
     static MigrationRun without(String caseName, int repetition, Outcome outcome, String detail, Map<String, Object> raw) {
-        return new MigrationRun(caseName, repetition, outcome, detail, null, null, null, null, null, null, null, null, null, raw);
+        return new MigrationRun(caseName, repetition, outcome, detail, null, null, null, null, null, null, null, null,
+                null, null, raw);
     }
 
     /** Bytes on the wire over the whole migration time, in MiB/s. */
@@ -59,6 +62,7 @@ record MigrationRun(String caseName, int repetition, Outcome outcome, String det
         json.put("total_ms", totalMs);
         json.put("setup_ms", setupMs);
         json.put("downtime_ms", downtimeMs);
+        json.put("expected_downtime_ms", expectedDowntimeMs);
         json.put("guest_blackout_ms", blackoutMs);
         json.put("rounds", rounds);
         json.put("ram_bytes", ramBytes);

@@ -54,6 +54,8 @@ final class ResultTable {
         row("total time ms", runs, MigrationRun::totalMs, false, linkMibPerS, compare ? counterpartRuns : null);
         row("setup ms", runs, MigrationRun::setupMs, false, linkMibPerS, compare ? counterpartRuns : null);
         row("downtime ms", runs, MigrationRun::downtimeMs, false, linkMibPerS, compare ? counterpartRuns : null);
+        row("expected downtime ms", runs, MigrationRun::expectedDowntimeMs, false, linkMibPerS,
+                compare ? counterpartRuns : null);
         row("guest blackout ms", runs, MigrationRun::blackoutMs, false, linkMibPerS, compare ? counterpartRuns : null);
         row("rounds", runs, r -> r.rounds() == null ? null : r.rounds().doubleValue(), false, linkMibPerS,
                 compare ? counterpartRuns : null);

@@ -23,10 +23,10 @@ class PrecopyThroughputTest {
     @Test
     void precopyTimeLeavesOutSetupAndDowntime() {
         MigrationRun run = new MigrationRun("c", 1, MigrationRun.Outcome.COMPLETED, "completed",
-                300.0, 20.0, 80.0, null, 2L, 1L << 30, 200L << 20, 100L << 20, null, Map.of());
+                300.0, 20.0, 80.0, null, null, 2L, 1L << 30, 200L << 20, 100L << 20, null, Map.of());
         assertEquals(500.0, run.precopyMibPerS(), 1e-9, "100 MiB in 200 ms");
         MigrationRun unknown = new MigrationRun("c", 1, MigrationRun.Outcome.COMPLETED, "completed",
-                300.0, 20.0, 80.0, null, 2L, 1L << 30, 200L << 20, null, null, Map.of());
+                300.0, 20.0, 80.0, null, null, 2L, 1L << 30, 200L << 20, null, null, Map.of());
         assertNull(unknown.precopyMibPerS());
     }
 }

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TimelinePlotTest {
     private static MigrationRun completed(double totalMs, double setupMs, double downtimeMs, Map<String, Object> raw) {
         return new MigrationRun("c", 1, MigrationRun.Outcome.COMPLETED, "completed", totalMs, setupMs, downtimeMs,
-                null, 2L, 1L << 30, 1L << 20, 1L << 20, null, raw);
+                null, null, 2L, 1L << 30, 1L << 20, 1L << 20, null, raw);
     }
 
     @Test
@@ -21,7 +21,7 @@ class TimelinePlotTest {
         String svg = TimelinePlot.svg(List.of(new TimelinePlot.Panel("rewrite <100m>", List.of(
                 new TimelinePlot.Row("Ferry #1", completed(400, 20, 80, report)),
                 new TimelinePlot.Row("QEMU #1", new MigrationRun("q", 1, MigrationRun.Outcome.DID_NOT_CONVERGE,
-                        "did not converge in 30 s", null, null, null, null, null, null, null, null, null, Map.of()))))));
+                        "did not converge in 30 s", null, null, null, null, null, null, null, null, null, null, Map.of()))))));
         assertTrue(svg.startsWith("<svg"), svg);
         assertTrue(svg.contains("rewrite &lt;100m&gt;"), "titles are escaped");
         // 400 ms on a 400 ms axis over 760 px: 1.9 px per ms.
@@ -37,7 +37,7 @@ class TimelinePlotTest {
     void aCaseWithoutACompletedRunGetsItsReasonsAndNoAxis() {
         String svg = TimelinePlot.svg(List.of(new TimelinePlot.Panel("qemu-default", List.of(new TimelinePlot.Row("QEMU #1",
                 new MigrationRun("q", 1, MigrationRun.Outcome.FAILED, "migration failed", null, null, null, null, null,
-                        null, null, null, null, Map.of()))))));
+                        null, null, null, null, null, Map.of()))))));
         assertTrue(svg.contains("failed: migration failed"), svg);
         assertTrue(!svg.contains(" ms</text>"), svg);
     }
