@@ -5,15 +5,26 @@ package dev.ferry.source;
  * spent producing and sending them, without the time a bandwidth cap made the sender wait (no cap applies
  * once the guest is paused). Samples are smoothed with an exponentially weighted moving average, twice: as
  * the live rounds saw them, and scaled by the {@link PausedSpeedup} each round measured, for the final phase.
+ *
+ * <p>The final phase gets that speedup only past its first flow-control window: until then it is bound by how
+ * fast the pipeline gets going on both sides, which a paused guest does not change. Measured on a 2-core host
+ * with a busy guest: final rounds under the 16 MiB window moved at 0.6–1.3× the live rounds' rate, 100 MiB
+ * ones at 1.3–2.9×.
  */
 final class BandwidthEstimate {
     private static final double WEIGHT = 0.5;
     // Once an estimate exists, samples from a handful of pages (per-frame overhead, not the link) are ignored.
     private static final long MIN_SAMPLE_BYTES = 4L << 20;
 
+    private final long windowBytes;
     private double sampled;
     private double sampledPaused;
     private double burstBytesPerSecond;
+
+    /** @param windowBytes the link's flow-control window */
+    BandwidthEstimate(long windowBytes) {
+        this.windowBytes = windowBytes;
+    }
 
     /** A live round's bytes over its uncapped time; {@code pausedSpeedup} says how much faster a paused one runs. */
     void sample(long bytes, long uncappedNanos, double pausedSpeedup) {
@@ -62,6 +73,10 @@ final class BandwidthEstimate {
 
     /** Milliseconds the paused final phase takes to send {@code bytes}, or +infinity while unknown. */
     double pausedMillisFor(double bytes) {
-        return known() ? bytes / pausedBytesPerSecond() * 1e3 : Double.POSITIVE_INFINITY;
+        if (!known()) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double first = Math.min(bytes, windowBytes);
+        return (first / bytesPerSecond() + (bytes - first) / pausedBytesPerSecond()) * 1e3;
     }
 }

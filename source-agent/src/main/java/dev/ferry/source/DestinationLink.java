@@ -29,7 +29,7 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition ready = lock.newCondition();
     private final ArrayBlockingQueue<DestinationFrame> inbound = new ArrayBlockingQueue<>(64);
-    private final AtomicReference<Progress> lastProgress = new AtomicReference<>();
+    private final AtomicReference<Installed> lastProgress = new AtomicReference<>();
     private final AtomicReference<ProbeAnswer> probeAnswer = new AtomicReference<>();
     private volatile ClientCallStreamObserver<SourceFrame> call;
     private long setupHoldNanos;
@@ -57,7 +57,7 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     @Override
     public void onNext(DestinationFrame frame) {
         if (frame.hasProgress()) {
-            lastProgress.set(frame.getProgress());
+            lastProgress.set(new Installed(frame.getProgress(), System.nanoTime()));
             wake();
             return;
         }
@@ -105,8 +105,8 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
         return windowWaitNanos;
     }
 
-    Progress lastProgress() {
-        return lastProgress.get();
+    /** The destination's Progress after a round, and when it arrived here. */
+    private record Installed(Progress progress, long arrivedNanos) {
     }
 
     /**
@@ -138,14 +138,15 @@ final class DestinationLink implements ClientResponseObserver<SourceFrame, Desti
     }
 
     /**
-     * Waits until the destination has installed everything up to the end of {@code round}: the frames
-     * still in flight (up to a flow-control window) would otherwise land inside the downtime.
+     * Waits until the destination has installed everything up to the end of {@code round} (the frames still
+     * in flight, up to a flow-control window, would otherwise land inside the downtime), and returns when
+     * the Progress that says so arrived.
      */
-    void awaitInstalled(int round, long timeoutNanos, Supplier<MigrationFailure> interruption) {
-        awaitAside(() -> {
-            Progress progress = lastProgress.get();
-            return progress != null && progress.getRound() >= round ? progress : null;
-        }, timeoutNanos, "the destination did not install round " + round, interruption);
+    long awaitInstalled(int round, long timeoutNanos, Supplier<MigrationFailure> interruption) {
+        return awaitAside(() -> {
+            Installed installed = lastProgress.get();
+            return installed != null && installed.progress().getRound() >= round ? installed : null;
+        }, timeoutNanos, "the destination did not install round " + round, interruption).arrivedNanos();
     }
 
     /** The destination's answer to the state probe and when it arrived here (for the clock exchange). */

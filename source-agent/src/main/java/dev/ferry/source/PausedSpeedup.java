@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
@@ -141,23 +140,20 @@ final class PausedSpeedup {
 
     /** The host's /proc/stat: the "cpuN" lines' count and the idle and iowait columns of the "cpu" line. */
     record ProcStat(int cores) implements HostIdle {
-        static HostIdle read() {
-            try {
-                List<String> lines = Files.readAllLines(PROC_STAT);
-                int cores = (int) lines.stream().filter(l -> l.startsWith("cpu") && l.length() > 3
-                        && Character.isDigit(l.charAt(3))).count();
-                ProcStat stat = new ProcStat(cores);
-                return stat.idleNanos() >= 0 ? stat : unknown();
+        /** This host's; without a readable /proc/stat, 0 cores and an unknown idle time (the factor stays 1). */
+        static ProcStat read() {
+            try (var lines = Files.lines(PROC_STAT)) {
+                return new ProcStat((int) lines.filter(l -> l.length() > 3 && l.startsWith("cpu")
+                        && Character.isDigit(l.charAt(3))).count());
             } catch (IOException | RuntimeException e) {
-                return unknown();
+                return new ProcStat(0);
             }
         }
 
         @Override
         public long idleNanos() {
             try (var lines = Files.lines(PROC_STAT)) {
-                String total = lines.findFirst().orElse("");
-                String[] fields = total.trim().split("\\s+");
+                String[] fields = lines.findFirst().orElse("").trim().split("\\s+");
                 if (!fields[0].equals("cpu") || fields.length < 6) {
                     return -1;
                 }
@@ -165,20 +161,6 @@ final class PausedSpeedup {
             } catch (IOException | RuntimeException e) {
                 return -1;
             }
-        }
-
-        private static HostIdle unknown() {
-            return new HostIdle() {
-                @Override
-                public int cores() {
-                    return 0;
-                }
-
-                @Override
-                public long idleNanos() {
-                    return -1;
-                }
-            };
         }
     }
 }

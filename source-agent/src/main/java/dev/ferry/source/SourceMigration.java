@@ -101,7 +101,7 @@ public final class SourceMigration {
 
     // Engine-thread state.
     private final DestinationLink link = new DestinationLink();
-    private final BandwidthEstimate bandwidth = new BandwidthEstimate();
+    private final BandwidthEstimate bandwidth = new BandwidthEstimate(SourceTransport.FLOW_CONTROL_WINDOW);
     private PausedSpeedup pausedSpeedup;
     private final List<RoundReport> roundReports = new ArrayList<>();
     private PageBatchEncoder encoder;
@@ -483,6 +483,7 @@ public final class SourceMigration {
             long roundStart = System.nanoTime();
             pausedSpeedup.roundStarts();
             RoundTotals totals = sendRound(round, dirty, tracker, true);
+            long pushed = System.nanoTime();
             pausedSpeedup.roundEnds();
             endRound(round, totals, false);
             if (round == 1) {
@@ -494,7 +495,11 @@ public final class SourceMigration {
             long remaining = dirty.count();
             double roundSeconds = Math.max(1e-6, (System.nanoTime() - roundStart) / 1e9);
             dirtyRate = remaining / roundSeconds;
-            bandwidth.sample(totals.wireBytes, totals.uncappedNanos, pausedSpeedup.factor());
+            // Timed until the destination installed the round: a round smaller than the flow-control window is
+            // pushed into it far faster than the link carries it, and its push alone would time the sender.
+            long installed = link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
+            bandwidth.sample(totals.wireBytes, totals.uncappedNanos + Math.max(0, installed - pushed),
+                    pausedSpeedup.factor());
             // Dirty pages are pages the guest wrote: price them like the non-zero pages of this round. Averaging
             // over a first round's zero pages would make the last round look ten times cheaper than it is.
             long nonZeroPages = totals.pages - totals.zeroPages;
@@ -526,7 +531,6 @@ public final class SourceMigration {
             board.sent(0, 0, remaining, throughputMbps());
             board.estimate(dirtyRate, expectedDowntimeMs, stalled, throttle);
             if (expectedDowntimeMs <= allowedDowntimeMs()) {
-                link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
                 // The guest kept writing while the round drained to the destination: price what the pause will
                 // really find, and run another round instead if that no longer fits.
                 tracker.sync(dirty);

@@ -11,7 +11,7 @@ class BandwidthEstimateTest {
 
     @Test
     void anUncappedBurstBoundsWhatCappedRoundsSeemToShow() {
-        BandwidthEstimate estimate = new BandwidthEstimate();
+        BandwidthEstimate estimate = new BandwidthEstimate(0);
         assertFalse(estimate.known());
         // A capped round: the sender only timed its own work, 64 MiB in 50 ms.
         estimate.sample(64 * MIB, 50_000_000L, 1);
@@ -24,7 +24,7 @@ class BandwidthEstimateTest {
 
     @Test
     void aBurstAloneIsAnEstimateAndAFasterOneDoesNotRaiseSlowerSamples() {
-        BandwidthEstimate estimate = new BandwidthEstimate();
+        BandwidthEstimate estimate = new BandwidthEstimate(0);
         estimate.burst(10 * MIB, 100_000_000L);
         assertTrue(estimate.known());
         assertEquals(100 * MIB, estimate.bytesPerSecond(), 1);
@@ -33,8 +33,17 @@ class BandwidthEstimateTest {
     }
 
     @Test
+    void theFinalPhaseGoesAtTheLivePaceForItsFirstWindowAndFasterAfter() {
+        BandwidthEstimate estimate = new BandwidthEstimate(16 * MIB);
+        estimate.sample(64 * MIB, 100_000_000L, 2);
+        // 640 MiB/s live, 1280 paused: 16 MiB in 25 ms, then 48 MiB in 37.5 ms.
+        assertEquals(25, estimate.pausedMillisFor(16 * MIB), 1e-6);
+        assertEquals(62.5, estimate.pausedMillisFor(64 * MIB), 1e-6);
+    }
+
+    @Test
     void theFinalPhaseGetsTheRoundsBandwidthTimesTheirPausedSpeedup() {
-        BandwidthEstimate estimate = new BandwidthEstimate();
+        BandwidthEstimate estimate = new BandwidthEstimate(0);
         estimate.sample(64 * MIB, 100_000_000L, 2);
         assertEquals(640 * MIB, estimate.bytesPerSecond(), 1);
         assertEquals(1280 * MIB, estimate.pausedBytesPerSecond(), 1);

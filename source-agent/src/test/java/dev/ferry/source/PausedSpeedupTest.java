@@ -6,6 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PausedSpeedupTest {
     @Test
@@ -49,7 +51,7 @@ class PausedSpeedupTest {
         idle.addAndGet((System.nanoTime() - shortStart) / 10);
         speedup.roundEnds();
         double factor = speedup.factor();
-        assertEquals(true, factor > 1.5 && factor <= 2, "factor " + factor);
+        assertTrue(factor > 1.5 && factor <= 2, "factor " + factor);
     }
 
     @Test
@@ -71,11 +73,20 @@ class PausedSpeedupTest {
 
     @Test
     void loopbackAndThisHostsOwnAddressesAreThisHost() {
-        assertEquals(true, PausedSpeedup.onThisHost("127.0.0.1:7000"));
-        assertEquals(true, PausedSpeedup.onThisHost("[::1]:7000"));
-        assertEquals(true, PausedSpeedup.onThisHost("localhost:7000"));
-        assertEquals(false, PausedSpeedup.onThisHost("192.0.2.1:7000"));
-        assertEquals(false, PausedSpeedup.onThisHost("no port"));
+        assertTrue(PausedSpeedup.onThisHost("127.0.0.1:7000"));
+        assertTrue(PausedSpeedup.onThisHost("[::1]:7000"));
+        assertTrue(PausedSpeedup.onThisHost("localhost:7000"));
+        assertFalse(PausedSpeedup.onThisHost("192.0.2.1:7000"));
+        assertFalse(PausedSpeedup.onThisHost("no port"));
+    }
+
+    @Test
+    void thisHostsProcStatGivesItsCoresAndAnIdleTimeThatOnlyGrows() {
+        PausedSpeedup.ProcStat stat = PausedSpeedup.ProcStat.read();
+        assertTrue(stat.cores() >= 1, "cores " + stat.cores());
+        long idle = stat.idleNanos();
+        assertTrue(idle >= 0, "idle " + idle);
+        assertTrue(stat.idleNanos() >= idle);
     }
 
     @Test
