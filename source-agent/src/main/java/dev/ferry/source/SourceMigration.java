@@ -577,12 +577,12 @@ public final class SourceMigration {
     private String describeConvergence(long remaining) {
         return String.format("expected downtime %.1f ms > %.1f ms planned for (max %d ms less a %.0f %% margin%s) "
                         + "with %d pages dirty, dirty rate %.0f pages/s, "
-                        + "bandwidth %.1f MB/s live, %.1f MB/s paused, switchover overhead %.1f ms (pause+save %.2f, load %.2f, "
-                        + "round trip %.2f, verify %.2f, %d state bytes)",
+                        + "bandwidth %.1f MB/s live, %.1f MB/s paused, switchover overhead %.1f ms (pause+save %.2f, "
+                        + "load %.2f, round trip %.2f, verify %.2f, %d state bytes)",
                 expectedDowntimeMs, allowedDowntimeMs(), params.maxDowntime().toMillis(),
                 (1 - CONVERGENCE_MARGIN) * 100, verifyCostNanos > 0 ? ", plus the verify" : "", remaining, dirtyRate,
-                bandwidth.bytesPerSecond() / 1e6, bandwidth.pausedBytesPerSecond() / 1e6, switchoverOverheadMs(), probePauseSaveNanos / 1e6,
-                probeLoadNanos / 1e6, roundTripNanos / 1e6, verifyCostNanos / 1e6, stateBytes);
+                bandwidth.bytesPerSecond() / 1e6, bandwidth.pausedBytesPerSecond() / 1e6, switchoverOverheadMs(),
+                probePauseSaveNanos / 1e6, probeLoadNanos / 1e6, roundTripNanos / 1e6, verifyCostNanos / 1e6, stateBytes);
     }
 
     /** Throughput including the round in progress, which began at {@code roundStart}. */
