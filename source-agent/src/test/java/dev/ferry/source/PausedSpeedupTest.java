@@ -42,7 +42,7 @@ class PausedSpeedupTest {
         sleepNanos(PausedSpeedup.MIN_WINDOW_NANOS);
         vcpu.addAndGet(System.nanoTime() - start);
         speedup.roundEnds();
-        assertEquals(2, speedup.factor(), 0.05);
+        assertEquals(2, speedup.factor(), 0.2, "a preempted test thread may see a little less");
         // A short round in which the host idled a whole core and the vCPU nothing: alone it would say 1, but
         // the window still spans the long round, and over both the host was busy and the vCPU on about half.
         speedup.roundStarts();
@@ -67,7 +67,7 @@ class PausedSpeedupTest {
             vcpu.addAndGet(wall);
             waited.addAndGet(wall / 2);
             speedup.roundEnds();
-            assertEquals(onThisHost ? 2 : 1, speedup.factor(), 0.05, "destination on this host: " + onThisHost);
+            assertEquals(onThisHost ? 2 : 1, speedup.factor(), 0.2, "destination on this host: " + onThisHost);
         }
     }
 
