@@ -412,15 +412,14 @@ public final class SourceMigration {
     }
 
     /**
-     * Measures the switchover's fixed costs again, as the switchover will meet them: once {@code round} is
+     * Measures the switchover's fixed costs again, as the switchover will meet them: after a round is
      * installed, with nothing in flight. One more pause + save + resume here, then a clock sample and a load
      * over the idle link (the destination answers a StateProbe once every batch before it is installed). The
      * setup's samples can be inflated by the new connection and the busy first round (a 10 ms round trip and
      * a 2.7 ms pause have been seen against 1 ms and 0.2 ms later), enough to price a tight --max-downtime out.
      */
-    private void resampleSwitchover(int round) {
+    private void resampleSwitchover() {
         switchoverResamples++;
-        link.awaitInstalled(round, STAGE_TIMEOUT_NANOS, interruption);
         probeState = timePauseAndSave(vm.runState() == RunState.RUNNING);
         stateBytes = probeState.length;
         long sent = System.nanoTime();
@@ -512,7 +511,7 @@ public final class SourceMigration {
                     && expectedDowntimeMs - (roundTripNanos + probePauseSaveNanos) / 1e6 <= allowedDowntimeMs()
                     && switchoverResamples < MAX_SWITCHOVER_RESAMPLES) {
                 // The fixed costs decide whether the switchover fits: measure them again, as it will meet them.
-                resampleSwitchover(round);
+                resampleSwitchover();
                 expectedDowntimeMs = bandwidth.pausedMillisFor(remainingBytes) + switchoverOverheadMs();
             }
             roundReports.add(RoundReport.newBuilder().setRound(round).setPages(totals.pages)
