@@ -552,7 +552,11 @@ public final class SourceMigration {
                         + describeConvergence(remaining));
             }
             if (round >= params.maxRounds()) {
-                throw MigrationFailure.failed("did not converge in " + round + " rounds: " + describeConvergence(remaining));
+                // The operator's next step, as QEMU's documentation would point to auto-converge.
+                String unthrottled = maxThrottle == 0
+                        ? "; --auto-converge or --on-stall auto-converge would throttle the guest until it fits" : "";
+                throw MigrationFailure.failed("did not converge in " + round + " rounds: " + describeConvergence(remaining)
+                        + unthrottled);
             }
             if (params.autoConverge() || (stalled && params.onStall() == MigrationParameters.OnStall.AUTO_CONVERGE)) {
                 throttle = throttle == 0 ? AUTO_CONVERGE_START : Math.min(AUTO_CONVERGE_MAX, throttle + AUTO_CONVERGE_STEP);

@@ -158,6 +158,8 @@ class SourceMigrationTest {
 
         assertEquals("failed", report.getStatus());
         assertTrue(report.getError().contains("did not converge in 4 rounds"), report.getError());
+        assertTrue(report.getError().endsWith("--on-stall auto-converge would throttle the guest until it fits"),
+                report.getError());
         assertEquals(4, report.getRounds());
         assertEquals(RunState.RUNNING, source.runState());
         await().atMost(Duration.ofSeconds(5)).until(() -> !bench.discarded.isEmpty());
